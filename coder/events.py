@@ -1,0 +1,149 @@
+"""The typed event vocabulary shared by the agent, the JSON Lines output and the TUI.
+
+The agent emits these through an `EventSink`; faces only render them. `to_json()` is the
+JSON Lines form: every line has `type` and `ts` (Unix seconds, float).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+def _now() -> float:
+    return round(time.time(), 3)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of all events; subclasses set a `type` literal."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as a plain dict, `type` first."""
+        data = asdict(self)
+        return {"type": data.pop("type"), **data}
+
+    def to_json(self) -> str:
+        """One JSON Lines line (no trailing newline)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class SessionStarted(Event):
+    """A run began: what is being worked on, with which model and checks."""
+
+    task: str
+    repo: str
+    model: str
+    provider: str
+    checks: list[str]
+    checks_source: str
+    """Where the check commands came from: "flag", "config" or "detected: <why>"."""
+    checkpoint: str | None = None
+    type: Literal["session_started"] = "session_started"
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class AssistantDelta(Event):
+    """A streamed fragment of the model's text."""
+
+    text: str
+    type: Literal["assistant_delta"] = "assistant_delta"
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class AssistantMessage(Event):
+    """The model's complete text for one turn (may be empty when it only calls tools)."""
+
+    text: str
+    turn: int
+    type: Literal["assistant_message"] = "assistant_message"
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class ToolCalled(Event):
+    """The model called a tool."""
+
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    type: Literal["tool_called"] = "tool_called"
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class ToolOutput(Event):
+    """Live output from a running tool (a command's stdout/stderr chunk)."""
+
+    call_id: str
+    text: str
+    type: Literal["tool_output"] = "tool_output"
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class ToolResult(Event):
+    """What a tool returned to the model."""
+
+    call_id: str
+    name: str
+    ok: bool
+    output: str
+    type: Literal["tool_result"] = "tool_result"
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class CheckResult(Event):
+    """One check command ran."""
+
+    command: str
+    passed: bool
+    exit_code: int
+    output: str
+    """Trimmed output (the failing part), as sent to the model."""
+    seconds: float
+    type: Literal["check_result"] = "check_result"
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Usage(Event):
+    """Token use of one model turn and the session so far."""
+
+    turn: int
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    total_prompt_tokens: int
+    total_completion_tokens: int
+    cost_usd: float | None
+    type: Literal["usage"] = "usage"
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """Something the user should know that is not part of the conversation."""
+
+    message: str
+    level: Literal["info", "warning"] = "info"
+    type: Literal["notice"] = "notice"
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Finished(Event):
+    """The run ended. `outcome` is one of: passed, failed, budget_exhausted, interrupted, error."""
+
+    outcome: str
+    exit_code: int
+    summary: str
+    turns: int
+    type: Literal["finished"] = "finished"
+    ts: float = field(default_factory=_now)

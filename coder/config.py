@@ -1,0 +1,167 @@
+"""Settings: one dataclass, loaded in one place.
+
+Precedence: command-line flags > environment (`OPENAI_API_KEY`, `OPENAI_BASE_URL`,
+`CODER_MODEL`) > the repository's `.coder.toml` > `~/.config/coder/config.toml`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from coder.errors import ConfigError
+
+APIS = ("chat", "responses", "local", "auto")
+EFFORTS = ("low", "medium", "high")
+APPROVAL_MODES = ("suggest", "auto-edit", "full-auto")
+LOCAL_MODEL = "qwen2.5-coder-1.5b-instruct"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a session needs to know; built by `load()`."""
+
+    repo: Path = Path(".")
+    """Repository root the agent works in."""
+    model: str | None = None
+    """Model name; None picks the embedded local model unless an endpoint is configured."""
+    base_url: str | None = None
+    """OpenAI-compatible endpoint (…/v1). None means api.openai.com when a key is set."""
+    api_key: str | None = field(default=None, repr=False)
+    """API key; never logged or sent anywhere but the configured endpoint."""
+    api: str = "auto"
+    """Wire format: chat (Chat Completions), responses, local (embedded), auto (decide)."""
+    reasoning_effort: str | None = None
+    """Reasoning effort for reasoning models: low, medium or high."""
+    max_turns: int = 30
+    """Model turns before the run stops with exit code 1."""
+    checks: tuple[str, ...] = ()
+    """Check commands; empty means detect a default for the project."""
+    checks_source: str = "detected"
+    """Where `checks` came from: flag, config or detected."""
+    approval: str = "full-auto"
+    """Approval mode: suggest, auto-edit or full-auto (headless default: full-auto)."""
+    allowed_commands: tuple[str, ...] = ()
+    """Command prefixes that run without asking in auto-edit mode."""
+    command_timeout_s: float = 120.0
+    """Default timeout of a `run` tool call."""
+    check_timeout_s: float = 600.0
+    """Timeout of each check command."""
+    repo_map_tokens: int | None = None
+    """Repo-map budget in tokens; None picks one from the model's context window."""
+    model_path: Path | None = None
+    """GGUF weights for the embedded model; None uses the installed default."""
+    context_window: int | None = None
+    """Override of the model's context window, in tokens."""
+    json: bool = False
+    """Headless: JSON Lines events on stdout."""
+
+    @property
+    def provider_name(self) -> str:
+        """The provider the settings select: chat, responses or local."""
+        if self.api != "auto":
+            return self.api
+        if self.base_url or self.api_key or (self.model and self.model != LOCAL_MODEL):
+            return "chat"
+        return "local"
+
+    @property
+    def model_name(self) -> str:
+        """The model name to use (the embedded model when nothing is configured)."""
+        if self.model:
+            return self.model
+        return LOCAL_MODEL if self.provider_name == "local" else "gpt-4.1-mini"
+
+
+_FIELD_NAMES = {f.name for f in fields(Settings)}
+_CONFIG_KEYS = {name.replace("_", "-"): name for name in _FIELD_NAMES - {"repo", "json"}}
+
+
+def user_config_path() -> Path:
+    """`$XDG_CONFIG_HOME/coder/config.toml` (default `~/.config/coder/config.toml`)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "coder" / "config.toml"
+
+
+def cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/coder` (default `~/.cache/coder`)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "coder"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"invalid config file {path}: {exc}") from None
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = _CONFIG_KEYS.get(key) or _CONFIG_KEYS.get(key.replace("_", "-"))
+        if name is None:
+            raise ConfigError(f"unknown key {key!r} in {path}")
+        out[name] = value
+    return out
+
+
+def _coerce(values: dict[str, Any], origin: str) -> dict[str, Any]:
+    out = dict(values)
+    for name in ("checks", "allowed_commands"):
+        if name in out:
+            value = out[name]
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a list of strings")
+            out[name] = tuple(value)
+    for name in ("max_turns", "repo_map_tokens", "context_window"):
+        if name in out and out[name] is not None:
+            if not isinstance(out[name], int) or isinstance(out[name], bool) or out[name] < 1:
+                raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a positive integer")
+    for name in ("command_timeout_s", "check_timeout_s"):
+        if name in out and (not isinstance(out[name], (int, float)) or out[name] <= 0):
+            raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a positive number")
+    for name in ("model", "base_url", "api_key", "api", "reasoning_effort", "approval"):
+        if name in out and out[name] is not None and not isinstance(out[name], str):
+            raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a string")
+    if "model_path" in out and out["model_path"] is not None:
+        out["model_path"] = Path(str(out["model_path"])).expanduser()
+    if out.get("api") is not None and out["api"] not in APIS:
+        raise ConfigError(f"{origin}: api must be one of {', '.join(APIS)}")
+    if out.get("reasoning_effort") is not None and out["reasoning_effort"] not in EFFORTS:
+        raise ConfigError(f"{origin}: reasoning-effort must be one of {', '.join(EFFORTS)}")
+    if out.get("approval") is not None and out["approval"] not in APPROVAL_MODES:
+        raise ConfigError(f"{origin}: approval must be one of {', '.join(APPROVAL_MODES)}")
+    return out
+
+
+def load(flags: dict[str, Any] | None = None, repo: Path | None = None) -> Settings:
+    """Build Settings from flags, environment and config files (in that precedence).
+
+    `flags` holds only the options the user actually gave (None values are ignored).
+    """
+    flags = {k: v for k, v in (flags or {}).items() if v is not None and k in _FIELD_NAMES}
+    root = Path(repo or flags.get("repo") or ".")
+    if not root.is_dir():
+        raise ConfigError(f"repository directory not found: {root}")
+    merged: dict[str, Any] = {}
+    user = _coerce(_read_toml(user_config_path()), str(user_config_path()))
+    project = _coerce(_read_toml(root / ".coder.toml"), str(root / ".coder.toml"))
+    env: dict[str, Any] = {}
+    if os.environ.get("OPENAI_API_KEY"):
+        env["api_key"] = os.environ["OPENAI_API_KEY"]
+    if os.environ.get("OPENAI_BASE_URL"):
+        env["base_url"] = os.environ["OPENAI_BASE_URL"]
+    if os.environ.get("CODER_MODEL"):
+        env["model"] = os.environ["CODER_MODEL"]
+    for layer, source in ((user, "config"), (project, "config"), (env, None), (flags, "flag")):
+        merged.update(layer)
+        if "checks" in layer and source:
+            merged["checks_source"] = source
+    merged = _coerce(merged, "settings")
+    merged["repo"] = root.resolve()
+    return replace(Settings(), **merged)

@@ -55,6 +55,9 @@ class AssistantTurn:
     text: str
     tool_calls: tuple[ToolCall, ...] = ()
     usage: TokenUsage = field(default_factory=TokenUsage)
+    calls_in_text: bool = False
+    """True when the tool calls were parsed from `text` (no native tool calling): the
+    provider then sends this turn back as plain text and its results as user messages."""
     role: Literal["assistant"] = "assistant"
 
 

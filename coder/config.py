@@ -115,7 +115,7 @@ def _coerce(values: dict[str, Any], origin: str) -> dict[str, Any]:
             value = out[name]
             if isinstance(value, str):
                 value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a list of strings")
             out[name] = tuple(value)
     for name in ("max_turns", "repo_map_tokens", "context_window"):

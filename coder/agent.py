@@ -1,0 +1,237 @@
+"""The agent loop: model turn → tool calls → observations → … until `finish` passes the checks.
+
+`Agent.run(task)` returns an `Outcome`; the control exceptions of coder.errors end a run
+and are mapped to outcomes in one table here. The agent never knows who is watching: it
+only emits events and asks the approver (through the tools).
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from coder import prompts
+from coder.checks import CheckRun, run_check
+from coder.conversation import Conversation, TokenUsage, ToolCall, ToolResultItem, UserText
+from coder.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PROVIDER,
+    BudgetExhausted,
+    FinishRequested,
+    Interrupted,
+    ProviderError,
+)
+from coder.events import (
+    AssistantDelta,
+    AssistantMessage,
+    CheckResult,
+    Finished,
+    ToolCalled,
+    ToolResult,
+    Usage,
+)
+from coder.protocols import EventSink, Provider
+from coder.tools import ToolContext, ToolRegistry
+
+EXIT_CODES = {
+    "passed": EXIT_OK,
+    "failed": EXIT_FAILED,
+    "budget_exhausted": EXIT_FAILED,
+    "interrupted": EXIT_FAILED,
+    "error": EXIT_PROVIDER,
+}
+"""The one table from outcome to exit code."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended."""
+
+    status: str
+    """passed, failed, budget_exhausted, interrupted or error."""
+    exit_code: int
+    summary: str
+    turns: int
+
+
+@dataclass
+class AgentConfig:
+    """Knobs of the loop."""
+
+    max_turns: int = 30
+    """Model turns per run before it stops."""
+    prompt_variant: str | None = None
+    """Prompt file variant (e.g. "small" for the embedded model)."""
+    check_after_edit: bool = False
+    """Run the checks after every applied edit and append the result (helps small models)."""
+
+
+class Agent:
+    """Runs tasks against a provider with a tool registry, emitting events to a sink."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        tools: ToolRegistry,
+        ctx: ToolContext,
+        sink: EventSink,
+        conversation: Conversation,
+        config: AgentConfig,
+        price: Callable[[TokenUsage], float | None] = lambda usage: None,
+    ) -> None:
+        self.provider, self.tools, self.ctx, self.sink = provider, tools, ctx, sink
+        self.conversation, self.config, self.price = conversation, config, price
+        self.turns = 0
+        self.totals = [0, 0, 0]
+        self.cost: float | None = None
+        self._steering: queue.SimpleQueue[str] = queue.SimpleQueue()
+        ctx.run_check_commands = lambda: self._checks_text(self.run_checks())
+
+    def steer(self, text: str) -> None:
+        """Queue user guidance for the next turn boundary (thread-safe)."""
+        self._steering.put(text)
+
+    def run(self, task: str) -> Outcome:
+        """Work on `task` until finished, out of budget, interrupted or failing."""
+        self.ctx.cancel.clear()
+        self._add_task(task)
+        limit = self.turns + self.config.max_turns
+        try:
+            while True:
+                self.step(limit)
+        except FinishRequested as done:
+            return self._end("passed", done.summary)
+        except BudgetExhausted:
+            runs = self.run_checks() if self.ctx.checks else []
+            if runs and all(run.passed for run in runs):
+                return self._end("passed", "The checks pass (the model did not call finish).")
+            return self._end("budget_exhausted", f"Turn budget of {self.config.max_turns} spent.")
+        except Interrupted as stop:
+            return self._end("interrupted", str(stop) or "Interrupted by the user.")
+        except ProviderError as exc:
+            return self._end("error", str(exc))
+
+    def step(self, limit: int) -> None:
+        """One model turn and the tool calls it makes."""
+        self._check_interrupt()
+        if self.turns >= limit:
+            raise BudgetExhausted()
+        while not self._steering.empty():
+            text = prompts.render(
+                "steer", self.config.prompt_variant, guidance=self._steering.get()
+            )
+            self.conversation.append(UserText(text))
+        turn = self.provider.complete(self.conversation, self.tools.specs(), self._on_delta)
+        self.turns += 1
+        self.conversation.append(turn)
+        self.sink.emit(AssistantMessage(turn.text, self.turns))
+        self._account(turn.usage)
+        if not turn.tool_calls:
+            names = ", ".join(spec.name for spec in self.tools.specs())
+            hint = prompts.render("no_tool_call", self.config.prompt_variant, tools=names)
+            self.conversation.append(UserText(hint))
+            return
+        for index, call in enumerate(turn.tool_calls):
+            try:
+                self._execute(call)
+            except (Interrupted, FinishRequested):
+                for skipped in turn.tool_calls[index + 1 :]:
+                    self._answer(skipped, False, "not run: the turn ended before this call")
+                raise
+
+    def _execute(self, call: ToolCall) -> None:
+        self.sink.emit(ToolCalled(call.id, call.name, call.arguments))
+        try:
+            ok, output = self.tools.dispatch(self.ctx, call)
+        except Interrupted:
+            self._answer(call, False, "interrupted by the user")
+            raise
+        except FinishRequested as request:
+            runs = self.run_checks()
+            if all(run.passed for run in runs):
+                self._answer(call, True, "finished: all checks pass")
+                raise
+            failures = self._checks_text(runs)
+            ok, output = (
+                False,
+                prompts.render("finish_refused", self.config.prompt_variant, failures=failures),
+            )
+            del request
+        if ok and call.name == "apply_diff" and self.config.check_after_edit and self.ctx.checks:
+            output += "\n\n" + self._checks_text(self.run_checks())
+        self._answer(call, ok, output)
+
+    def _answer(self, call: ToolCall, ok: bool, output: str) -> None:
+        self.conversation.append(ToolResultItem(call.id, call.name, output))
+        self.sink.emit(ToolResult(call.id, call.name, ok, output))
+
+    def run_checks(self) -> list[CheckRun]:
+        """Run every check command, emitting a CheckResult for each."""
+        runs = []
+        call_id = self.ctx.call_id
+        for command in self.ctx.checks:
+            run = run_check(
+                self.ctx.ws,
+                command,
+                self.ctx.check_timeout_s,
+                on_output=lambda text: self.ctx.on_output(call_id, text),
+                cancel=self.ctx.cancel,
+            )
+            self._check_interrupt()
+            self.sink.emit(CheckResult(command, run.passed, run.exit_code, run.output, run.seconds))
+            runs.append(run)
+        return runs
+
+    @staticmethod
+    def _checks_text(runs: list[CheckRun]) -> str:
+        if not runs:
+            return "no checks are configured"
+        parts = []
+        for run in runs:
+            verdict = "PASSED" if run.passed else f"FAILED (exit code {run.exit_code})"
+            parts.append(f"$ {run.command}\n{verdict}" + ("" if run.passed else f"\n{run.output}"))
+        return "\n\n".join(parts)
+
+    def _add_task(self, task: str) -> None:
+        checks = ", ".join(f"`{c}`" for c in self.ctx.checks) or "none configured"
+        if self.conversation.task is None and not self.conversation.turns:
+            text = prompts.render("task", self.config.prompt_variant, task=task, checks=checks)
+            self.conversation.set_section("task", UserText(text))
+        else:
+            text = prompts.render("follow_up", self.config.prompt_variant, task=task)
+            self.conversation.append(UserText(text))
+
+    def _on_delta(self, text: str) -> None:
+        self._check_interrupt()
+        self.sink.emit(AssistantDelta(text))
+
+    def _check_interrupt(self) -> None:
+        if self.ctx.cancel.is_set():
+            self.ctx.cancel.clear()
+            raise Interrupted("Interrupted by the user.")
+
+    def _account(self, usage: TokenUsage) -> None:
+        self.totals[0] += usage.prompt_tokens
+        self.totals[1] += usage.completion_tokens
+        self.totals[2] += usage.cached_tokens
+        cost = self.price(usage)
+        if cost is not None:
+            self.cost = (self.cost or 0.0) + cost
+        self.sink.emit(
+            Usage(
+                self.turns,
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.cached_tokens,
+                self.totals[0],
+                self.totals[1],
+                self.cost,
+            )
+        )
+
+    def _end(self, status: str, summary: str) -> Outcome:
+        outcome = Outcome(status, EXIT_CODES[status], summary, self.turns)
+        self.sink.emit(Finished(status, outcome.exit_code, summary, self.turns))
+        return outcome

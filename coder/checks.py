@@ -1,0 +1,95 @@
+"""The project's checks: detect sensible default commands, run them, trim their output.
+
+A check passes when its command exits 0. What the model sees of a failure is trimmed to
+the failing part (pytest's FAILURES section and summary, else head and tail).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shlex
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from coder.workspace import Workspace, head_tail
+
+MAX_FAILURE_CHARS = 6000
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """One check command's outcome."""
+
+    command: str
+    passed: bool
+    exit_code: int
+    output: str
+    """Trimmed output, as shown to the model."""
+    seconds: float
+
+
+def _python_test_command() -> str:
+    if importlib.util.find_spec("pytest") is not None:
+        return f"{shlex.quote(sys.executable)} -m pytest -q --tb=short"
+    return "python -m pytest -q --tb=short"
+
+
+def detect(ws: Workspace) -> tuple[list[str], str]:
+    """Default check commands for the project, and a short reason for the choice."""
+    files = ws.list_files()
+    names = set(files)
+    basenames = {name.rsplit("/", 1)[-1] for name in files}
+    if "package.json" in names:
+        try:
+            scripts = json.loads(ws.read_text("package.json")).get("scripts", {})
+        except (json.JSONDecodeError, AttributeError):
+            scripts = {}
+        test = scripts.get("test", "") if isinstance(scripts, dict) else ""
+        if test and "no test specified" not in test:
+            return ["npm test"], "package.json has a test script"
+    if "go.mod" in names:
+        return ["go test ./..."], "go.mod found"
+    if "Cargo.toml" in names:
+        return ["cargo test"], "Cargo.toml found"
+    python_tests = [
+        name
+        for name in files
+        if re.search(r"(^|/)(test_[^/]*|[^/]*_test)\.py$", name) or name.startswith("tests/")
+    ]
+    if python_tests or basenames & {"pytest.ini", "conftest.py"}:
+        return [_python_test_command()], "Python tests found: pytest"
+    return [], "no test suite detected"
+
+
+def trim_failure(output: str, max_chars: int = MAX_FAILURE_CHARS) -> str:
+    """Keep the failing part of a check's output, within `max_chars`."""
+    start = -1
+    for marker in ("= FAILURES =", "= ERRORS =", "_ ERROR collecting"):
+        found = output.find(marker)
+        if found != -1 and (start == -1 or found < start):
+            start = found
+    if start != -1:
+        line_start = output.rfind("\n", 0, start) + 1
+        output = output[line_start:]
+    return head_tail(output.strip(), max_chars, head_share=0.6)
+
+
+def run_check(
+    ws: Workspace,
+    command: str,
+    timeout_s: float,
+    on_output: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> CheckRun:
+    """Run one check command in the workspace root."""
+    result = ws.run(command, timeout_s=timeout_s, on_output=on_output, cancel=cancel)
+    passed = result.exit_code == 0
+    output = result.output
+    if result.timed_out:
+        output += f"\n[check timed out after {timeout_s:.0f} s]"
+    text = head_tail(output.strip(), 2000) if passed else trim_failure(output)
+    return CheckRun(command, passed, result.exit_code, text, result.seconds)

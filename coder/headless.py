@@ -1,0 +1,198 @@
+"""`coder run` and `coder undo`: the agent without a TUI, for terminals and CI.
+
+Events go to stdout as JSON Lines with `--json`; readable progress always goes to stderr.
+The approval mode is answered here: full-auto approves everything, auto-edit approves
+diffs and allow-listed commands, suggest asks on the terminal (declines without one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from coder import checkpoints, config
+from coder.errors import UsageError
+from coder.events import (
+    AssistantDelta,
+    AssistantMessage,
+    CheckResult,
+    Event,
+    Finished,
+    Notice,
+    SessionStarted,
+    ToolCalled,
+    ToolResult,
+    Usage,
+)
+from coder.protocols import CommandDecision, DiffDecision, FanOutSink
+from coder.workspace import Workspace
+
+
+class JsonLinesSink:
+    """Writes every event except streamed deltas as one JSON line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def emit(self, event: Event) -> None:
+        """Write one line and flush, so CI logs stay live."""
+        if isinstance(event, AssistantDelta):
+            return
+        self.stream.write(event.to_json() + "\n")
+        self.stream.flush()
+
+
+class ProgressSink:
+    """Readable progress for a person watching a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._streaming = False
+
+    def emit(self, event: Event) -> None:
+        """Print a short line (or streamed text) for the event."""
+        line = self._format(event)
+        if line is None:
+            return
+        if isinstance(event, AssistantDelta):
+            self.stream.write(line)
+            self._streaming = True
+        else:
+            if self._streaming:
+                self.stream.write("\n")
+                self._streaming = False
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def _format(self, event: Event) -> str | None:
+        if isinstance(event, SessionStarted):
+            checks = ", ".join(event.checks) or "none"
+            return (
+                f"coder: {event.model} ({event.provider}) in {event.repo}\n"
+                f"checks: {checks} [{event.checks_source}]\ncheckpoint: {event.checkpoint}"
+            )
+        if isinstance(event, AssistantDelta):
+            return event.text
+        if isinstance(event, ToolCalled):
+            args = ", ".join(f"{k}={_short(v)}" for k, v in event.arguments.items())
+            return f"→ {event.name}({args})"
+        if isinstance(event, ToolResult):
+            first = event.output.strip().splitlines()[0] if event.output.strip() else ""
+            return f"  {'ok' if event.ok else 'error'}: {_short(first, 100)}"
+        if isinstance(event, CheckResult):
+            verdict = "pass" if event.passed else f"FAIL (exit {event.exit_code})"
+            return f"  check {verdict}: {event.command} [{event.seconds:.1f} s]"
+        if isinstance(event, Usage):
+            cost = f", ${event.cost_usd:.4f}" if event.cost_usd is not None else ""
+            return (
+                f"  turn {event.turn}: {event.prompt_tokens} prompt "
+                f"({event.cached_tokens} cached), {event.completion_tokens} completion{cost}"
+            )
+        if isinstance(event, Notice):
+            return f"{event.level}: {event.message}"
+        if isinstance(event, Finished):
+            return f"finished: {event.outcome} after {event.turns} turn(s): {event.summary}"
+        if isinstance(event, AssistantMessage):
+            return None
+        return None
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    text = text.replace("\n", "⏎")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class HeadlessApprover:
+    """Answers approval requests according to the approval mode, without a TUI."""
+
+    def __init__(self, mode: str, allowed: tuple[str, ...], ask: TextIO | None) -> None:
+        self.mode, self.allowed, self.ask = mode, allowed, ask
+
+    def review_diff(self, diff: str) -> DiffDecision:
+        """full-auto and auto-edit apply; suggest asks on the terminal."""
+        if self.mode != "suggest":
+            return DiffDecision(approved_hunks=None)
+        if self._yes(f"{diff}\nApply this diff? [y/N] "):
+            return DiffDecision(approved_hunks=None)
+        return DiffDecision(approved_hunks=frozenset(), comment="declined by the user")
+
+    def confirm_command(self, command: str) -> CommandDecision:
+        """full-auto runs; auto-edit runs allow-listed prefixes; otherwise ask."""
+        if self.mode == "full-auto" or any(command.startswith(p) for p in self.allowed):
+            return CommandDecision(approved=True)
+        if self._yes(f"Run `{command}`? [y/N] "):
+            return CommandDecision(approved=True)
+        return CommandDecision(approved=False, comment="not approved (no terminal to ask)")
+
+    def _yes(self, question: str) -> bool:
+        if self.ask is None:
+            return False
+        sys.stderr.write(question)
+        sys.stderr.flush()
+        return self.ask.readline().strip().lower() in {"y", "yes"}
+
+
+def _flags(args: argparse.Namespace) -> dict[str, object]:
+    flags = {
+        name: getattr(args, name, None)
+        for name in ("model", "base_url", "api", "reasoning_effort", "max_turns", "approval")
+    }
+    if getattr(args, "checks", None):
+        flags["checks"] = list(args.checks)
+    flags["json"] = getattr(args, "json", False) or None
+    if getattr(args, "max_turns", None) is not None and args.max_turns < 1:
+        raise UsageError("--max-turns must be at least 1")
+    return flags
+
+
+def _read_task(task: str) -> str:
+    if task.startswith("@"):
+        path = Path(task[1:])
+        if not path.is_file():
+            raise UsageError(f"task file not found: {path}")
+        task = path.read_text(encoding="utf-8", errors="replace")
+    if not task.strip():
+        raise UsageError("the task is empty")
+    return task.strip()
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """`coder run TASK`: returns 0 checks pass, 1 not done, 2 usage, 3 provider."""
+    from coder.session import build_session
+
+    task = _read_task(args.task)
+    settings = config.load(_flags(args), repo=Path(args.repo) if args.repo else None)
+    sinks = [ProgressSink(sys.stderr)]
+    if settings.json:
+        sinks.insert(0, JsonLinesSink(sys.stdout))  # type: ignore[arg-type]
+    ask = sys.stdin if sys.stdin is not None and sys.stdin.isatty() else None
+    approver = HeadlessApprover(settings.approval, settings.allowed_commands, ask)
+    session = build_session(settings, FanOutSink(*sinks), approver)
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        sys.stderr.write("\ncoder: stopping (Ctrl-C again to quit at once)\n")
+        session.interrupt()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        outcome = session.run(task)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if outcome.status == "error":
+        print(f"coder: error: {outcome.summary}", file=sys.stderr)
+    return outcome.exit_code
+
+
+def undo_command(args: argparse.Namespace) -> int:
+    """`coder undo`: restore the tree as it was before the last run."""
+    root = Path(args.repo) if args.repo else Path(".")
+    if not root.is_dir():
+        raise UsageError(f"repository directory not found: {root}")
+    print(checkpoints.undo(Workspace(root)))
+    return 0

@@ -1,0 +1,157 @@
+"""Composition root: Settings → workspace, provider, tools, conversation, agent, checkpoint.
+
+The only module that names concrete classes. Both faces (headless and TUI) build a
+`Session` with `build_session` and call `run`; the TUI also uses the rest of its methods.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from coder import checkpoints, prompts
+from coder.agent import Agent, AgentConfig, Outcome
+from coder.checks import detect
+from coder.config import Settings
+from coder.conversation import Conversation, SystemText, TokenUsage, UserText
+from coder.events import Notice, SessionStarted, ToolOutput
+from coder.protocols import Approver, EventSink, Provider
+from coder.providers import get_provider
+from coder.tools import ToolContext, ToolRegistry, default_tools
+from coder.workspace import Workspace
+
+__all__ = ["Outcome", "Session", "build_session"]
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    """Token and cost totals of a session."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    cost_usd: float | None
+
+
+class Session:
+    """One user session in one repository: a conversation that may span several runs."""
+
+    def __init__(
+        self, settings: Settings, sink: EventSink, approver: Approver, provider: Provider
+    ) -> None:
+        self.settings = settings
+        self.sink = sink
+        self.workspace = Workspace(settings.repo)
+        checkpoints.latest(self.workspace)  # refuses a non-git directory before any work
+        if settings.checks:
+            self.checks, self.checks_source = list(settings.checks), settings.checks_source
+        else:
+            self.checks, reason = detect(self.workspace)
+            self.checks_source = f"detected: {reason}"
+        self.provider = provider
+        self.variant = "small" if settings.provider_name == "local" else None
+        self.conversation = Conversation()
+        self.conversation.set_section("system", SystemText(prompts.render("system", self.variant)))
+        self.checkpoint: checkpoints.Checkpoint | None = None
+        self.ctx = ToolContext(
+            ws=self.workspace,
+            approver=approver,
+            checks=self.checks,
+            command_timeout_s=settings.command_timeout_s,
+            check_timeout_s=settings.check_timeout_s,
+            on_output=lambda call_id, text: sink.emit(ToolOutput(call_id, text)),
+            cancel=threading.Event(),
+        )
+        config = AgentConfig(
+            max_turns=settings.max_turns,
+            prompt_variant=self.variant,
+            check_after_edit=self.variant == "small",
+        )
+        self.agent = Agent(
+            provider,
+            ToolRegistry(default_tools()),
+            self.ctx,
+            sink,
+            self.conversation,
+            config,
+            price=self._price,
+        )
+
+    def _price(self, usage: TokenUsage) -> float | None:
+        from coder.providers.usage import cost_usd
+
+        return cost_usd(self.provider.model, usage)
+
+    def run(self, task: str) -> Outcome:
+        """Run the agent on `task` (blocking); later calls continue the conversation."""
+        first = self.checkpoint is None
+        if first:
+            self.checkpoint = checkpoints.create(self.workspace)
+            self.sink.emit(
+                SessionStarted(
+                    task=task,
+                    repo=str(self.workspace.root),
+                    model=self.provider.model,
+                    provider=self.settings.provider_name,
+                    checks=self.checks,
+                    checks_source=self.checks_source,
+                    checkpoint=self.checkpoint.ref,
+                )
+            )
+            if not self.checks:
+                self.sink.emit(
+                    Notice("no checks: finish will be accepted without tests", "warning")
+                )
+        return self.agent.run(task)
+
+    def interrupt(self) -> None:
+        """Stop the current model turn or command soon (thread-safe)."""
+        self.ctx.cancel.set()
+
+    def steer(self, text: str) -> None:
+        """Queue guidance for the model's next turn (thread-safe)."""
+        self.agent.steer(text)
+
+    def undo(self) -> str:
+        """Restore the tree to this session's checkpoint; one-line description."""
+        if self.checkpoint is None:
+            return "nothing to undo: the agent has not run in this session"
+        message = checkpoints.undo(self.workspace)
+        self.checkpoint = None
+        return message
+
+    def session_diff(self) -> str:
+        """Everything changed since this session's checkpoint, as a unified diff."""
+        if self.checkpoint is None:
+            return ""
+        return checkpoints.diff_since(self.workspace, self.checkpoint)
+
+    def set_model(self, name: str) -> None:
+        """Switch model (same provider kind) for the following turns."""
+        from dataclasses import replace
+
+        self.settings = replace(self.settings, model=name)
+        self.provider = get_provider(self.settings)
+        self.agent.provider = self.provider
+
+    def set_checks(self, commands: list[str]) -> None:
+        """Replace the check commands."""
+        self.checks[:] = commands
+        self.checks_source = "user"
+
+    @property
+    def usage_totals(self) -> UsageTotals:
+        """Tokens and cost so far."""
+        prompt, completion, cached = self.agent.totals
+        return UsageTotals(prompt, completion, cached, self.agent.cost)
+
+
+def build_session(settings: Settings, sink: EventSink, approver: Approver) -> Session:
+    """Build a session from settings: the provider is chosen here."""
+    return Session(settings, sink, approver, get_provider(settings))
+
+
+def add_repo_map(session: Session, text: str) -> None:
+    """Put a rendered repo map in the conversation's repo-map section (before the task)."""
+    body = prompts.render("repo_map", session.variant, repo_map=text)
+    session.conversation.set_section("repo_map", UserText(body))

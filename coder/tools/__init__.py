@@ -1,0 +1,164 @@
+"""The tool registry: typed functions whose JSON schema comes from signature and docstring.
+
+A tool is a plain function `(ctx: ToolContext, arg: type, …) -> str`. Its docstring's first
+line describes it; lines of the form `name: text` describe parameters. `dispatch` is the
+one place where a tool's user-facing errors become an error result for the model.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import types
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from coder.conversation import ToolCall, ToolSpec
+from coder.errors import CoderError
+from coder.protocols import Approver, CommandDecision, DiffDecision
+from coder.workspace import Workspace
+
+_JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", bool: "boolean", float: "number"}
+
+
+@dataclass
+class ToolContext:
+    """What tools may use: the workspace, the approver, live output and cancellation."""
+
+    ws: Workspace
+    approver: Approver
+    checks: list[str]
+    """Check commands run by run_checks and finish."""
+    command_timeout_s: float = 120.0
+    check_timeout_s: float = 600.0
+    on_output: Callable[[str, str], None] = lambda call_id, text: None
+    """Receives live output chunks of a running command, with the tool call's id."""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    call_id: str = ""
+    """Id of the call being executed (set by dispatch)."""
+    run_check_commands: Callable[[], str] | None = None
+    """Runs the checks, emits their results and returns the text for the model."""
+    edited_paths: list[str] = field(default_factory=list)
+    """Files changed by edit tools this session, most recent last."""
+
+
+class AutoApprover:
+    """Approves every diff and command: headless full-auto mode and tests."""
+
+    def review_diff(self, diff: str) -> DiffDecision:
+        """Apply every hunk."""
+        return DiffDecision(approved_hunks=None)
+
+    def confirm_command(self, command: str) -> CommandDecision:
+        """Run every command."""
+        return CommandDecision(approved=True)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A registered tool: its spec for the model and the function that runs it."""
+
+    spec: ToolSpec
+    function: Callable[..., str]
+
+
+def _json_type(annotation: Any) -> tuple[str, bool]:
+    """JSON type name for an annotation, and whether it is optional (`X | None`)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _JSON_TYPES[args[0]], True
+    return _JSON_TYPES[annotation], False
+
+
+def tool(function: Callable[..., str]) -> Tool:
+    """Build a Tool from a function's signature and docstring."""
+    doc = inspect.getdoc(function) or ""
+    lines = doc.splitlines()
+    described = {}
+    for line in lines[1:]:
+        name, sep, text = line.strip().partition(":")
+        if sep and name.isidentifier():
+            described[name] = text.strip()
+    hints = typing.get_type_hints(function)
+    properties: dict[str, Any] = {}
+    required = []
+    for name, parameter in list(inspect.signature(function).parameters.items())[1:]:
+        json_type, optional = _json_type(hints[name])
+        properties[name] = {"type": json_type}
+        if name in described:
+            properties[name]["description"] = described[name]
+        if parameter.default is inspect.Parameter.empty and not optional:
+            required.append(name)
+    schema = {"type": "object", "properties": properties, "required": required}
+    return Tool(ToolSpec(function.__name__, lines[0] if lines else "", schema), function)
+
+
+class ToolRegistry:
+    """An ordered set of tools offered to the model, and their dispatch."""
+
+    def __init__(self, tools: Iterable[Tool]) -> None:
+        self.tools = {t.spec.name: t for t in tools}
+
+    def specs(self) -> list[ToolSpec]:
+        """The specs offered to the model, in registration order."""
+        return [t.spec for t in self.tools.values()]
+
+    def dispatch(self, ctx: ToolContext, call: ToolCall) -> tuple[bool, str]:
+        """Run a call; returns (ok, text for the model). Control exceptions propagate."""
+        found = self.tools.get(call.name)
+        if found is None:
+            return False, f"error: unknown tool {call.name!r}; available: {', '.join(self.tools)}"
+        arguments = _coerce_arguments(found.spec, call.arguments)
+        if isinstance(arguments, str):
+            return False, f"error: {arguments}"
+        ctx.call_id = call.id
+        try:
+            return True, found.function(ctx, **arguments)
+        except CoderError as exc:
+            return False, f"error: {exc}"
+
+
+def _coerce_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, Any] | str:
+    """Check arguments against the schema, forgiving what small models get wrong."""
+    properties = spec.parameters["properties"]
+    out: dict[str, Any] = {}
+    for name, value in arguments.items():
+        if name not in properties:
+            continue  # models invent extra arguments; ignoring them beats failing the call
+        kind = properties[name]["type"]
+        try:
+            if value is None:
+                continue
+            if kind == "integer" and not isinstance(value, int):
+                value = int(str(value).strip())
+            elif kind == "number" and not isinstance(value, (int, float)):
+                value = float(str(value).strip())
+            elif kind == "boolean" and not isinstance(value, bool):
+                value = str(value).strip().lower() in {"true", "1", "yes"}
+            elif kind == "string" and not isinstance(value, str):
+                value = str(value)
+        except ValueError:
+            return f"argument {name!r} of {spec.name} must be a {kind}, got {value!r}"
+        out[name] = value
+    missing = [n for n in spec.parameters["required"] if n not in out]
+    if missing:
+        return f"{spec.name} needs argument(s): {', '.join(missing)}"
+    return out
+
+
+def default_tools() -> list[Tool]:
+    """The tool contract offered to models (README documents it)."""
+    from coder.tools import checks, edit, files, shell
+
+    return [
+        files.read_file,
+        files.list_files,
+        files.search,
+        edit.apply_diff,
+        shell.run,
+        checks.run_checks,
+        checks.finish,
+    ]

@@ -1,0 +1,77 @@
+"""Tools as the model sees them: schemas from signatures, file tools, run, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coder.conversation import ToolCall
+from coder.tools import AutoApprover, ToolContext, ToolRegistry, default_tools
+from coder.workspace import Workspace
+
+
+@pytest.fixture
+def ctx(git_repo: Path) -> ToolContext:
+    (git_repo / "pkg").mkdir()
+    (git_repo / "pkg" / "mod.py").write_text(
+        "def alpha():\n    return 1\n\n\ndef beta():\n    return 2\n"
+    )
+    return ToolContext(ws=Workspace(git_repo), approver=AutoApprover(), checks=[])
+
+
+def call(ctx: ToolContext, name: str, **arguments: object) -> tuple[bool, str]:
+    return ToolRegistry(default_tools()).dispatch(ctx, ToolCall("c1", name, arguments))
+
+
+def test_contract_names_and_parameters() -> None:
+    specs = {s.name: s.parameters for s in ToolRegistry(default_tools()).specs()}
+    assert {name: sorted(p["properties"]) for name, p in specs.items()} == {
+        "read_file": ["end_line", "path", "start_line"],
+        "list_files": ["path", "pattern"],
+        "search": ["path", "query", "regex"],
+        "apply_diff": ["diff"],
+        "run": ["command", "timeout_s"],
+        "run_checks": [],
+        "finish": ["summary"],
+    }
+    assert specs["read_file"]["required"] == ["path"]
+    assert specs["read_file"]["properties"]["start_line"]["type"] == "integer"
+
+
+def test_read_file_numbers_lines_and_honours_range(ctx: ToolContext) -> None:
+    ok, text = call(ctx, "read_file", path="pkg/mod.py", start_line=4, end_line="5")
+    assert ok
+    assert text.splitlines() == ["pkg/mod.py (lines 4-5 of 6)", "4| ", "5| def beta():"]
+
+
+@pytest.mark.parametrize("path", ["../etc/passwd", "/etc/passwd", ".git/config"])
+def test_file_tools_refuse_escapes(ctx: ToolContext, path: str) -> None:
+    ok, text = call(ctx, "read_file", path=path)
+    assert not ok and text.startswith("error: ")
+
+
+def test_list_files_filters_by_path_and_pattern(ctx: ToolContext) -> None:
+    assert call(ctx, "list_files") == (True, "README.md\npkg/mod.py")
+    assert call(ctx, "list_files", path="pkg", pattern="*.py") == (True, "pkg/mod.py")
+
+
+def test_search_reports_file_line_text(ctx: ToolContext) -> None:
+    assert call(ctx, "search", query="def b") == (True, "pkg/mod.py:5: def beta():")
+    assert call(ctx, "search", query=r"return \d", regex=True)[1].count("\n") == 1
+
+
+def test_run_reports_exit_code_and_output(ctx: ToolContext) -> None:
+    ok, text = call(ctx, "run", command="echo out; echo err >&2; exit 3")
+    assert ok
+    assert text.splitlines() == ["$ echo out; echo err >&2; exit 3", "exit code 3", "out", "err"]
+
+
+def test_run_timeout_is_reported(ctx: ToolContext) -> None:
+    ok, text = call(ctx, "run", command="sleep 5", timeout_s=1)
+    assert "timed out after 1 s" in text
+
+
+def test_unknown_tool_and_missing_argument_are_errors_for_the_model(ctx: ToolContext) -> None:
+    assert call(ctx, "delete_everything")[1].startswith("error: unknown tool")
+    assert call(ctx, "read_file")[1] == "error: read_file needs argument(s): path"

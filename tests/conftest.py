@@ -49,3 +49,34 @@ def git_repo(tmp_path: Path) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "initial")
     return repo
+
+
+@pytest.fixture
+def scripted_server():
+    """Factory: `scripted_server(turns_or_json_path)` → a started ScriptedServer.
+
+    Every server it starts is stopped at teardown. The class lives in
+    fixtures/scripted_server.py (not a package), so it is loaded by path.
+    """
+    import importlib.util
+    import sys
+
+    module = sys.modules.get("scripted_server")
+    if module is None:
+        spec = importlib.util.spec_from_file_location(
+            "scripted_server", FIXTURES / "scripted_server.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["scripted_server"] = module
+        spec.loader.exec_module(module)
+    servers = []
+
+    def start(turns, port: int = 0):
+        server = module.ScriptedServer(turns, port=port).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -1,0 +1,61 @@
+"""Packaging and start-up: prompts ship in the wheel, --help stays light, README stays true."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+HEAVY = ("openai", "textual", "tree_sitter", "llama_cpp", "git", "unidiff")
+
+
+def test_help_imports_no_heavy_module() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "coder", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    top_level = {name.split(".")[0] for name in imported}
+    assert top_level.isdisjoint(HEAVY), top_level & set(HEAVY)
+
+
+def test_wheel_contains_prompts_and_loads_them(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(tmp_path.glob("coder-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        assert "coder/prompts/system.md" in names
+        archive.extractall(tmp_path / "site")
+    code = "from coder import prompts; print(prompts._prompt_dir()); print(prompts.load('system')[:9])"
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path / 'site')!r}); {code}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    folder, first = proc.stdout.splitlines()
+    assert folder.startswith(str(tmp_path / "site"))
+    assert first == "You are c"
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```sh\n(.+?)\n```", text.split("## Using it")[0])
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    install_and_demo, test_command = _readme_commands()
+    assert "coder model install" in install_and_demo
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command.removeprefix(". .venv/bin/activate && ") in ci

@@ -1,0 +1,238 @@
+"""Where a hunk goes: the placement ladder, as pure functions over lists of lines.
+
+Order of trust: exact at the stated line, nearest exact match, whitespace-insensitive
+match, then reduced context (fuzz ≤ 2). Two equally good places are rejected, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+MAX_FUZZ = 2
+
+Lines = Sequence[tuple[str, str]]
+"""A hunk body: (tag, text) pairs, tag in " -+", text without its newline."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to place: the hunk body and where its header says it starts."""
+
+    lines: Lines
+    expected: int | None
+    """0-based index of the first old line as stated (already shifted by earlier hunks'
+    offsets), or None when the header had no line numbers."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a hunk landed (or why it did not)."""
+
+    status: str
+    """exact, offset, whitespace, fuzzy or rejected."""
+    start: int = -1
+    """0-based index in the file of the first old line that was matched (after trimming)."""
+    head: int = 0
+    """Leading context lines ignored (fuzz)."""
+    tail: int = 0
+    """Trailing context lines ignored (fuzz)."""
+    reason: str = ""
+    candidates: tuple[int, ...] = ()
+    """For an ambiguous rejection: the 0-based starts that matched equally well."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the hunk was placed."""
+        return self.status != "rejected"
+
+
+def exact_key(line: str) -> str:
+    """Line identity for exact matching: a CRLF file's "\\r" does not count."""
+    return line[:-1] if line.endswith("\r") else line
+
+
+def loose_key(line: str) -> str:
+    """Line identity ignoring how much whitespace there is, and where."""
+    return " ".join(line.split())
+
+
+def _matches(
+    keys: Sequence[str], block: Sequence[str], taken: Sequence[tuple[int, int]]
+) -> list[int]:
+    """Every start where `block` equals `keys`, not overlapping `taken`."""
+    n = len(block)
+    found = []
+    first = block[0]
+    for p in range(0, len(keys) - n + 1):
+        if keys[p] == first and list(keys[p : p + n]) == list(block) and _free(p, n, taken):
+            found.append(p)
+    return found
+
+
+def _free(start: int, length: int, taken: Sequence[tuple[int, int]]) -> bool:
+    end = start + length
+    for a, b in taken:
+        if length == 0 and a < start < b:
+            return False
+        if length and start < b and a < end:
+            return False
+        if length and a == b and start < a < end:
+            return False
+    return True
+
+
+def _choose(
+    found: list[int], expected: int | None, after: int, prefer: int | None
+) -> tuple[int | None, tuple[int, ...]]:
+    """The single best candidate, or (None, the tied candidates)."""
+    if not found:
+        return None, ()
+    if expected is None:
+        pool = [p for p in found if p >= after] or found
+    else:
+        best = min(abs(p - expected) for p in found)
+        pool = [p for p in found if abs(p - expected) == best]
+    if len(pool) == 1:
+        return pool[0], ()
+    if prefer is not None and prefer in pool:
+        return prefer, ()
+    return None, tuple(pool)
+
+
+def _context_run(lines: Lines, from_end: bool) -> int:
+    seq = reversed(lines) if from_end else iter(lines)
+    count = 0
+    for tag, _ in seq:
+        if tag != " ":
+            break
+        count += 1
+    return count
+
+
+def place(
+    file_lines: Sequence[str],
+    target: Target,
+    taken: Sequence[tuple[int, int]] = (),
+    after: int = 0,
+) -> Placement:
+    """Find where `target` applies in `file_lines` without overlapping `taken` spans.
+
+    `after` is where the previous hunk ended: hunks without line numbers are looked for
+    after it first.
+    """
+    body = list(target.lines)
+    if not any(tag != " " for tag, _ in body):
+        return Placement("rejected", reason="hunk changes nothing")
+    exact_keys = [exact_key(x) for x in file_lines]
+    loose_keys: list[str] | None = None
+    lead, trail = _context_run(body, False), _context_run(body, True)
+    ambiguous: tuple[int, ...] = ()
+    tiers: list[tuple[str, int, int]] = [("exact", 0, 0), ("whitespace", 0, 0)]
+    for fuzz in range(1, MAX_FUZZ + 1):
+        head, tail = min(fuzz, lead), min(fuzz, trail)
+        if (head, tail) != tiers[-1][1:]:
+            tiers += [("fuzzy", head, tail)]
+    for status, head, tail in tiers:
+        trimmed = body[head : len(body) - tail]
+        old = [text for tag, text in trimmed if tag != "+"]
+        expected = None if target.expected is None else target.expected + head
+        if not old:
+            # A pure insertion without context: only its line number says where.
+            if status == "exact" and expected is not None and 0 <= expected <= len(file_lines):
+                if _free(expected, 0, taken):
+                    return Placement("exact", expected)
+            if status == "exact":
+                return Placement("rejected", reason="no context lines to find the place by")
+            continue
+        if status == "fuzzy" and not any(text.strip() for text in old):
+            continue
+        found = []
+        if status != "whitespace":
+            found = _matches(exact_keys, [exact_key(x) for x in old], taken)
+        if status != "exact" and not found:
+            if loose_keys is None:
+                loose_keys = [loose_key(x) for x in file_lines]
+            found = _matches(loose_keys, [loose_key(x) for x in old], taken)
+        prefer = _anchor(head + tail, len(old), len(file_lines), lead, trail, target)
+        start, tied = _choose(found, expected, after, prefer)
+        if start is not None:
+            if status == "exact" and start != expected:
+                status = "offset"
+            return Placement(status, start, head, tail)
+        if tied:
+            # A looser tier only finds more places: the ambiguity cannot resolve there.
+            ambiguous = tied
+            break
+    if ambiguous:
+        where = ", ".join(str(p + 1) for p in ambiguous[:5])
+        return Placement(
+            "rejected",
+            reason=f"ambiguous: matches equally well at lines {where}",
+            candidates=ambiguous,
+        )
+    return Placement("rejected", reason="context and removed lines not found in the file")
+
+
+def _anchor(
+    trimmed: int, old_len: int, file_len: int, lead: int, trail: int, target: Target
+) -> int | None:
+    """A hunk with context on one side only was cut there by the file's start or end:
+    among equally good places, that end of the file breaks the tie."""
+    if trimmed:
+        return None
+    if trail == 0 and lead > 0:
+        return file_len - old_len
+    if lead == 0 and trail > 0 and (target.expected is None or target.expected <= 0):
+        return 0
+    return None
+
+
+def splice(
+    file_lines: Sequence[str],
+    placed: Sequence[tuple[Lines, Placement]],
+    adjust: Callable[[str, Placement, Lines], str] | None = None,
+) -> list[str]:
+    """Apply placed hunks (any order, non-overlapping) to `file_lines`.
+
+    Context lines keep the file's text (they may differ in whitespace); removed lines go;
+    added lines are inserted, passed through `adjust` when given.
+    """
+    out: list[str] = []
+    cursor = 0
+    for lines, placement in sorted(placed, key=lambda item: item[1].start):
+        trimmed = list(lines)[placement.head : len(lines) - placement.tail]
+        out.extend(file_lines[cursor : placement.start])
+        cursor = placement.start
+        for tag, text in trimmed:
+            if tag == " ":
+                out.append(file_lines[cursor])
+                cursor += 1
+            elif tag == "-":
+                cursor += 1
+            else:
+                out.append(adjust(text, placement, trimmed) if adjust else text)
+    out.extend(file_lines[cursor:])
+    return out
+
+
+def indent_shift(file_lines: Sequence[str], placement: Placement, trimmed: Lines) -> int:
+    """How many columns the file is indented beyond the hunk at its placement.
+
+    0 unless every matched non-blank line is off by the same amount of the same character.
+    """
+    cursor = placement.start
+    deltas = set()
+    for tag, text in trimmed:
+        if tag == "+":
+            continue
+        have = file_lines[cursor]
+        cursor += 1
+        if not text.strip() or not have.strip():
+            continue
+        lead_have = have[: len(have) - len(have.lstrip())]
+        lead_text = text[: len(text) - len(text.lstrip())]
+        if set(lead_have + lead_text) - {" "} and set(lead_have + lead_text) - {"\t"}:
+            return 0
+        deltas.add(len(lead_have) - len(lead_text))
+    return deltas.pop() if len(deltas) == 1 else 0

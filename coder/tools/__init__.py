@@ -13,12 +13,15 @@ import types
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coder.conversation import ToolCall, ToolSpec
 from coder.errors import CoderError
 from coder.protocols import Approver, CommandDecision, DiffDecision
 from coder.workspace import Workspace
+
+if TYPE_CHECKING:
+    from coder.repomap import RepoMap
 
 _JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", bool: "boolean", float: "number"}
 
@@ -42,6 +45,10 @@ class ToolContext:
     """Runs the checks, emits their results and returns the text for the model."""
     edited_paths: list[str] = field(default_factory=list)
     """Files changed by edit tools this session, most recent last."""
+    repo_map: RepoMap | None = None
+    """The repository map, when one could be built."""
+    repo_map_tokens: int = 1024
+    """Token budget of a rendered map."""
 
 
 class AutoApprover:
@@ -151,12 +158,15 @@ def _coerce_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, An
 
 def default_tools() -> list[Tool]:
     """The tool contract offered to models (README documents it)."""
-    from coder.tools import checks, edit, files, shell
+    from coder.tools import checks, context, edit, files, shell
 
     return [
         files.read_file,
         files.list_files,
         files.search,
+        context.repo_map,
+        context.find_symbol,
+        context.find_references,
         edit.apply_diff,
         shell.run,
         checks.run_checks,

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from coder.conversation import ToolCall
+from coder.protocols import DiffDecision
 from coder.tools import AutoApprover, ToolContext, ToolRegistry, default_tools
 from coder.workspace import Workspace
 
@@ -30,6 +31,9 @@ def test_contract_names_and_parameters() -> None:
         "read_file": ["end_line", "path", "start_line"],
         "list_files": ["path", "pattern"],
         "search": ["path", "query", "regex"],
+        "repo_map": ["focus"],
+        "find_symbol": ["name"],
+        "find_references": ["name"],
         "apply_diff": ["diff"],
         "run": ["command", "timeout_s"],
         "run_checks": [],
@@ -75,3 +79,62 @@ def test_run_timeout_is_reported(ctx: ToolContext) -> None:
 def test_unknown_tool_and_missing_argument_are_errors_for_the_model(ctx: ToolContext) -> None:
     assert call(ctx, "delete_everything")[1].startswith("error: unknown tool")
     assert call(ctx, "read_file")[1] == "error: read_file needs argument(s): path"
+
+
+class ScriptedApprover(AutoApprover):
+    """Answers diff reviews with a fixed decision (the TUI's role, without a screen)."""
+
+    def __init__(self, decision: DiffDecision) -> None:
+        self.decision = decision
+        self.seen: list[str] = []
+
+    def review_diff(self, diff: str) -> DiffDecision:
+        self.seen.append(diff)
+        return self.decision
+
+
+TWO_HUNKS = """--- a/pkg/mod.py
++++ b/pkg/mod.py
+@@ -1,2 +1,2 @@
+ def alpha():
+-    return 1
++    return 10
+@@ -5,2 +5,2 @@
+ def beta():
+-    return 2
++    return 20
+"""
+
+
+def test_apply_diff_applies_and_reports_per_hunk(ctx: ToolContext) -> None:
+    ok, text = call(ctx, "apply_diff", diff=TWO_HUNKS)
+    assert ok, text
+    assert (ctx.ws.root / "pkg/mod.py").read_text().count("return 10") == 1
+    assert ctx.edited_paths == ["pkg/mod.py"]
+
+
+def test_apply_diff_only_applies_approved_hunks_and_says_so(ctx: ToolContext) -> None:
+    ctx.approver = ScriptedApprover(
+        DiffDecision(approved_hunks=frozenset({1}), comment="keep alpha as it is")
+    )
+    ok, text = call(ctx, "apply_diff", diff=TWO_HUNKS)
+    content = (ctx.ws.root / "pkg/mod.py").read_text()
+    assert "return 1\n" in content and "return 20" in content
+    assert "approved hunk(s) 2 and rejected hunk(s) 1" in text
+    assert "The user said: keep alpha as it is" in text
+
+
+def test_apply_diff_rejected_by_user_leaves_file_untouched(ctx: ToolContext) -> None:
+    before = (ctx.ws.root / "pkg/mod.py").read_bytes()
+    ctx.approver = ScriptedApprover(DiffDecision(approved_hunks=frozenset(), comment="no"))
+    ok, text = call(ctx, "apply_diff", diff=TWO_HUNKS)
+    assert (ctx.ws.root / "pkg/mod.py").read_bytes() == before
+    assert text == "The user rejected all 2 hunk(s); nothing was applied. The user said: no"
+
+
+def test_apply_diff_with_stale_context_quotes_current_lines(ctx: ToolContext) -> None:
+    stale = "--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -1,2 +1,2 @@\n def gamma():\n-    return 3\n+    return 30\n"
+    before = (ctx.ws.root / "pkg/mod.py").read_bytes()
+    ok, text = call(ctx, "apply_diff", diff=stale)
+    assert (ctx.ws.root / "pkg/mod.py").read_bytes() == before
+    assert "rejected" in text and "def alpha():" in text

@@ -1,0 +1,46 @@
+"""The Textual face of coder: `make_app(settings)` for the CLI and tests, `main(args)` for `coder`.
+
+Textual is imported only when the app is made, so `coder --help` and `coder run` never pay for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from coder.config import Settings
+
+if TYPE_CHECKING:
+    from coder.tui.app import CoderApp
+
+_FLAGS = ("repo", "checks", "model", "base_url", "api", "reasoning_effort", "max_turns", "approval")
+
+
+def make_app(settings: Settings) -> CoderApp:
+    """The app for `settings`; the session is built on first use, not at start."""
+    from coder.tui.app import CoderApp
+
+    return CoderApp(settings)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from `coder`'s flags; without --approval the TUI starts in `suggest`."""
+    from coder.config import load
+    from coder.errors import UsageError
+    from coder.workspace import Workspace
+
+    flags = {name: getattr(args, name, None) for name in _FLAGS}
+    settings = load(flags)
+    if flags["approval"] is None and settings.approval == Settings.approval:
+        # The headless default (full-auto) is wrong for a human watching: ask first.
+        settings = replace(settings, approval="suggest")
+    if not Workspace(settings.repo).is_git():
+        raise UsageError(f"not a git repository: {settings.repo} (coder needs git to undo)")
+    return settings
+
+
+def main(args: argparse.Namespace) -> int:
+    """`coder` with no subcommand: open the TUI; returns the exit code."""
+    app = make_app(settings_from_args(args))
+    return app.run() or 0

@@ -1,0 +1,257 @@
+"""CoderApp: wires the agent session, the bridge and the screens; owns the global keys.
+
+The agent runs in a thread worker (`Session.run` blocks); its events arrive as messages from
+`bridge.TuiEventSink` and its questions as modal screens pushed by `bridge.TuiApprover`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from coder.config import Settings
+from coder.errors import CoderError
+from coder.events import Finished
+from coder.tui import commands
+from coder.tui.bridge import AgentEvent, StreamReady, TuiApprover, TuiEventSink
+from coder.tui.screens.main import MainScreen
+from coder.tui.widgets.prompt_input import PromptInput
+
+if TYPE_CHECKING:
+    from coder.protocols import Approver, EventSink
+    from coder.session import Session
+
+SessionFactory = Callable[["Settings", "EventSink", "Approver"], "Session"]
+QUIT_WINDOW_S = 2.0
+
+
+def _build_session(settings: Settings, sink: EventSink, approver: Approver) -> Session:
+    from coder.session import build_session
+
+    return build_session(settings, sink, approver)
+
+
+class CoderApp(App[int]):
+    """The TUI around one coding session in one repository."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "coder"
+    BINDINGS = [
+        Binding("escape", "interrupt", "interrupt"),
+        Binding("shift+tab", "cycle_approval", "approval mode", priority=True),
+        Binding("ctrl+c", "quit_twice", "quit (twice)", priority=True),
+    ]
+
+    def __init__(self, settings: Settings, session_factory: SessionFactory | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.sink = TuiEventSink(self)
+        self.approver = TuiApprover(self, settings.approval, settings.allowed_commands)
+        self.agent_running = False
+        self._factory = session_factory or _build_session
+        self._session: Session | None = None
+        self._session_lock = threading.Lock()
+        self._carried_checkpoint: Any = None
+        self._last_ctrl_c = 0.0
+
+    # ---- wiring ------------------------------------------------------------------------
+
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen(self.settings.model_name, self.approver.mode, str(self.settings.repo))
+
+    @property
+    def main_screen(self) -> MainScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    @property
+    def current_model(self) -> str:
+        """The model the next turn uses."""
+        return self.settings.model_name
+
+    def has_session(self) -> bool:
+        """Whether the session has been built."""
+        return self._session is not None
+
+    def get_session(self) -> Session:
+        """The session, built on first use; blocks (imports, git), so call it from a worker."""
+        with self._session_lock:
+            if self._session is None:
+                session = self._factory(self.settings, self.sink, self.approver)
+                if self._carried_checkpoint is not None:
+                    session.checkpoint = self._carried_checkpoint
+                self._session = session
+            return self._session
+
+    def start_over(self) -> None:
+        """New conversation on the next task; /undo and /diff keep covering the old edits."""
+        with self._session_lock:
+            if self._session is not None:
+                self._carried_checkpoint = self._session.checkpoint or self._carried_checkpoint
+            self._session = None
+        self.main_screen.forget_checks()
+        status = self.main_screen.status
+        status.turn = status.prompt_tokens = status.completion_tokens = 0
+        status.cost_usd = None
+
+    def model_changed(self, name: str) -> None:
+        """Later sessions and the status bar use `name`."""
+        self.settings = replace(self.settings, model=name)
+        self._on_ui(lambda: setattr(self.main_screen.status, "model", name))
+
+    def checks_changed(self, commands_: list[str]) -> None:
+        """Later sessions use these checks."""
+        self.settings = replace(self.settings, checks=tuple(commands_), checks_source="flag")
+        self._on_ui(self.main_screen.forget_checks)
+
+    def _on_ui(self, fn: Callable[[], object]) -> None:
+        if threading.get_ident() == self._thread_id:
+            fn()
+        else:
+            self.call_from_thread(fn)
+
+    # ---- agent events ------------------------------------------------------------------
+
+    async def _drain_stream(self) -> None:
+        screen = self.main_screen
+        for event in self.sink.take_stream():
+            await screen.show_event(event)
+
+    @on(StreamReady)
+    async def _stream_ready(self, message: StreamReady) -> None:
+        await self._drain_stream()
+
+    @on(AgentEvent)
+    async def _agent_event(self, message: AgentEvent) -> None:
+        await self._drain_stream()
+        await self.main_screen.show_event(message.event)
+        if isinstance(message.event, Finished):
+            self.main_screen.status.state = "idle"
+
+    # ---- input -------------------------------------------------------------------------
+
+    @on(PromptInput.Submitted)
+    async def _submitted(self, message: PromptInput.Submitted) -> None:
+        prompt = self.main_screen.prompt
+        text = message.value.strip()
+        prompt.value = ""
+        if not text:
+            return
+        prompt.remember(text)
+        if text.startswith("/"):
+            await self.run_slash_command(text)
+        elif self.agent_running:
+            self.get_session().steer(text)
+            await self.main_screen.transcript.add_user(text, "guidance")
+            await self.main_screen.transcript.add_notice("the model reads this at its next turn")
+        else:
+            await self.main_screen.transcript.add_user(text)
+            self.start_task(text)
+
+    def start_task(self, text: str) -> None:
+        """Run the agent on `text` (a new task or a follow-up) in a thread worker."""
+        self.agent_running = True
+        self.main_screen.status.state = "working"
+        self.run_worker(
+            partial(self._run_agent, text),
+            name="agent",
+            group="agent",
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _run_agent(self, text: str) -> Any:
+        return self.get_session().run(text)
+
+    async def run_slash_command(self, line: str) -> None:
+        """Run one `/command`; slow ones go to a thread worker."""
+        command, name, arg = commands.parse(line)
+        screen = self.main_screen
+        if command is None:
+            await screen.transcript.add_notice(
+                f"unknown command {name}: /help lists them", "warning"
+            )
+            return
+        if command.idle_only and self.agent_running:
+            await screen.transcript.add_notice(
+                f"{name} waits until the agent stops (Esc interrupts it)", "warning"
+            )
+            return
+        if command.blocking:
+            self.run_worker(
+                partial(command.handler, self, arg),
+                name=name,
+                group="command",
+                thread=True,
+                exit_on_error=False,
+            )
+        else:
+            await self._show_reply(command.handler(self, arg))
+
+    async def _show_reply(self, reply: commands.Reply) -> None:
+        if reply.clear:
+            await self.main_screen.transcript.clear()
+        await self.main_screen.show_reply(reply.title, reply.body, reply.kind)
+
+    @on(Worker.StateChanged)
+    async def _worker_changed(self, message: Worker.StateChanged) -> None:
+        worker, state = message.worker, message.state
+        if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        if worker.group == "agent":
+            self.agent_running = False
+            self.main_screen.status.state = "idle"
+        if state == WorkerState.ERROR:
+            error = worker.error
+            text = str(error)
+            if not isinstance(error, CoderError):
+                text = f"{type(error).__name__}: {error}"
+            await self.main_screen.transcript.add_notice(f"error: {text}", "warning")
+        elif state == WorkerState.SUCCESS and worker.group == "command":
+            await self._show_reply(worker.result)
+
+    # ---- keys --------------------------------------------------------------------------
+
+    async def action_interrupt(self) -> None:
+        """Esc: stop the current model turn or command; the tree stays consistent."""
+        if not self.agent_running or self._session is None:
+            return
+        self._session.interrupt()
+        self.approver.cancel_pending()
+        self.main_screen.status.state = "interrupting"
+        await self.main_screen.transcript.add_notice("interrupting…")
+
+    def action_cycle_approval(self) -> None:
+        """Shift+Tab: suggest → auto-edit → full-auto → suggest."""
+        mode = self.approver.cycle()
+        self.main_screen.status.approval = mode
+        self.notify(f"approval mode: {mode}", timeout=2)
+
+    def action_quit_twice(self) -> None:
+        """Ctrl+C: the first press warns, a second within two seconds quits."""
+        now = time.monotonic()
+        if now - self._last_ctrl_c <= QUIT_WINDOW_S:
+            self.stop_agent()
+            self.exit(0)
+            return
+        self._last_ctrl_c = now
+        self.notify("press Ctrl+C again to quit", timeout=QUIT_WINDOW_S)
+
+    def stop_agent(self) -> None:
+        """Interrupt the agent and answer open questions, so its thread can end."""
+        if self._session is not None and self.agent_running:
+            self._session.interrupt()
+        self.approver.cancel_pending()
+
+    async def on_unmount(self) -> None:
+        self.stop_agent()

@@ -1,0 +1,162 @@
+"""The only module that knows both worlds: agent-thread callbacks in, Textual messages out.
+
+`TuiEventSink.emit` and `TuiApprover.review_diff` / `confirm_command` are called from the
+agent's worker thread. Events cross into the app with `post_message` (thread-safe); streamed
+fragments are buffered and announced by one `StreamReady` at a time, so a fast model never
+floods the message queue. Approvals push a modal screen and block the worker on a
+`concurrent.futures.Future` that the screen's dismiss callback resolves.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from textual.message import Message
+
+from coder.events import AssistantDelta, Event, ToolOutput
+from coder.protocols import CommandDecision, DiffDecision
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.screen import Screen
+
+APPROVAL_MODES = ("suggest", "auto-edit", "full-auto")
+T = TypeVar("T")
+
+
+class AgentEvent(Message):
+    """One agent event, delivered to the app in emission order."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class StreamReady(Message):
+    """Streamed fragments are waiting in the sink's buffer; drain them with `take_stream()`."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StreamReady)
+
+
+class TuiEventSink:
+    """EventSink that forwards events to the app; deltas and live output are coalesced."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._buffer: list[AssistantDelta | ToolOutput] = []
+        self._announced = False
+
+    def emit(self, event: Event) -> None:
+        """Called from the agent thread; never blocks on the UI."""
+        if isinstance(event, (AssistantDelta, ToolOutput)):
+            with self._lock:
+                self._buffer.append(event)
+                announce = not self._announced
+                self._announced = True
+            if announce:
+                self.app.post_message(StreamReady())
+        else:
+            self.app.post_message(AgentEvent(event))
+
+    def take_stream(self) -> list[AssistantDelta | ToolOutput]:
+        """Buffered fragments since the last call, adjacent ones of the same kind merged."""
+        with self._lock:
+            items, self._buffer, self._announced = self._buffer, [], False
+        merged: list[AssistantDelta | ToolOutput] = []
+        for item in items:
+            last = merged[-1] if merged else None
+            if isinstance(item, AssistantDelta) and isinstance(last, AssistantDelta):
+                merged[-1] = AssistantDelta(last.text + item.text)
+            elif (
+                isinstance(item, ToolOutput)
+                and isinstance(last, ToolOutput)
+                and last.call_id == item.call_id
+            ):
+                merged[-1] = ToolOutput(item.call_id, last.text + item.text)
+            else:
+                merged.append(item)
+        return merged
+
+
+def command_allowed(command: str, allowed: tuple[str, ...] | list[str]) -> bool:
+    """Whether `command` starts with an allow-listed prefix (on a word boundary)."""
+    command = command.strip()
+    for prefix in allowed:
+        prefix = prefix.strip()
+        if prefix and (command == prefix or command.startswith(prefix + " ")):
+            return True
+    return False
+
+
+class TuiApprover:
+    """Approver whose answer depends on the approval mode; asks through modal screens.
+
+    suggest: every diff and command asks. auto-edit: diffs apply, commands ask unless an
+    allow-listed prefix matches. full-auto: nothing asks (the workspace still confines).
+    """
+
+    def __init__(self, app: App[Any], mode: str, allowed_commands: tuple[str, ...] = ()) -> None:
+        if mode not in APPROVAL_MODES:
+            raise ValueError(f"unknown approval mode {mode!r}")
+        self.app = app
+        self.mode = mode
+        self.allowed_commands = tuple(allowed_commands)
+        self._waiting: dict[Future[Any], Any] = {}
+        self._lock = threading.Lock()
+
+    def cycle(self) -> str:
+        """Switch to the next approval mode and return it."""
+        self.mode = APPROVAL_MODES[(APPROVAL_MODES.index(self.mode) + 1) % len(APPROVAL_MODES)]
+        return self.mode
+
+    def review_diff(self, diff: str) -> DiffDecision:
+        """Approve everything unless in suggest mode; otherwise ask hunk by hunk."""
+        if self.mode != "suggest":
+            return DiffDecision(approved_hunks=None)
+        from coder.tui.screens.review import ReviewScreen
+
+        cancelled = DiffDecision(frozenset(), comment="The user stopped the review.")
+        return self._ask(lambda: ReviewScreen(diff), cancelled)
+
+    def confirm_command(self, command: str) -> CommandDecision:
+        """Run without asking in full-auto, or in auto-edit when allow-listed; else ask."""
+        if self.mode == "full-auto":
+            return CommandDecision(True)
+        if self.mode == "auto-edit" and command_allowed(command, self.allowed_commands):
+            return CommandDecision(True)
+        from coder.tui.screens.confirm import CommandScreen
+
+        cancelled = CommandDecision(False, "The user stopped the run.")
+        return self._ask(lambda: CommandScreen(command), cancelled)
+
+    def cancel_pending(self) -> None:
+        """Answer every open question with its 'cancelled' decision (on quit or interrupt)."""
+        with self._lock:
+            waiting = list(self._waiting.items())
+        for future, cancelled in waiting:
+            if not future.done():
+                future.set_result(cancelled)
+
+    def _ask(self, make_screen: Callable[[], Screen[T]], cancelled: T) -> T:
+        future: Future[T] = Future()
+        with self._lock:
+            self._waiting[future] = cancelled
+        try:
+
+            def push() -> None:
+                def resolve(result: T | None) -> None:
+                    if not future.done():
+                        future.set_result(cancelled if result is None else result)
+
+                self.app.push_screen(make_screen(), callback=resolve)
+
+            self.app.call_from_thread(push)
+            return future.result()
+        finally:
+            with self._lock:
+                self._waiting.pop(future, None)

@@ -1,0 +1,1 @@
+"""Screens of the TUI: main, diff review, command confirmation."""

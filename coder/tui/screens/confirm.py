@@ -1,0 +1,74 @@
+"""CommandScreen: asks whether a shell command the model wants to run may run."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Static
+
+from coder.protocols import CommandDecision
+
+KEY_HINTS = "y run it · n don't run · r don't run, with a comment for the model"
+
+
+class CommandScreen(ModalScreen[CommandDecision]):
+    """The command, literally, and three answers."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "run it"),
+        Binding("n", "answer(False)", "don't run"),
+        Binding("r", "comment", "don't run, with comment"),
+        Binding("escape", "cancel", "don't run"),
+    ]
+
+    DEFAULT_CSS = """
+    CommandScreen { align: center middle; }
+    CommandScreen > Vertical {
+        width: 90%; height: auto; max-height: 80%; border: thick $warning;
+        background: $surface; padding: 0 1;
+    }
+    CommandScreen #command { margin: 1 0; text-style: bold; }
+    CommandScreen #confirm-keys { color: $accent; }
+    CommandScreen #comment { display: none; }
+    CommandScreen #comment.-visible { display: block; }
+    """
+
+    def __init__(self, command: str) -> None:
+        super().__init__()
+        self.command = command
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Content("The model wants to run a command in the repository:"))
+            yield Static(Content("$ " + self.command), id="command")
+            yield Static(Content(KEY_HINTS), id="confirm-keys")
+            yield Input(placeholder="why not? (Enter sends it to the model)", id="comment")
+        yield Footer()
+
+    def action_answer(self, approved: bool) -> None:
+        """Run (True) or refuse (False) the command."""
+        self.dismiss(CommandDecision(approved))
+
+    def action_comment(self) -> None:
+        """Open the comment box; Enter refuses the command with the comment."""
+        box = self.query_one("#comment", Input)
+        box.add_class("-visible")
+        box.focus()
+
+    def action_cancel(self) -> None:
+        """Esc: close the comment box if open, else refuse the command."""
+        box = self.query_one("#comment", Input)
+        if box.has_class("-visible"):
+            box.remove_class("-visible")
+            self.set_focus(None)
+            return
+        self.dismiss(CommandDecision(False))
+
+    @on(Input.Submitted, "#comment")
+    def _submitted(self, message: Input.Submitted) -> None:
+        message.stop()
+        self.dismiss(CommandDecision(False, message.value.strip()))

@@ -1,0 +1,128 @@
+"""MainScreen: transcript above, prompt and status bar below; renders agent events.
+
+The app hands every agent event to `show_event`; this screen decides which widget shows it.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from coder.events import (
+    AssistantDelta,
+    AssistantMessage,
+    CheckResult,
+    Event,
+    Finished,
+    Notice,
+    SessionStarted,
+    ToolCalled,
+    ToolOutput,
+    ToolResult,
+    Usage,
+)
+from coder.tui.widgets.diff_view import render_diff
+from coder.tui.widgets.prompt_input import PromptInput
+from coder.tui.widgets.status_bar import StatusBar
+from coder.tui.widgets.transcript import Transcript
+
+PLACEHOLDER = "Describe a task and press Enter · /help for commands"
+OUTCOME_TEXT = {
+    "passed": "✓ done: the checks pass",
+    "failed": "✗ stopped: the checks still fail",
+    "budget_exhausted": "✗ stopped: the turn budget is spent",
+    "interrupted": "■ interrupted: type guidance and press Enter to continue",
+    "error": "✗ the model failed",
+}
+
+
+class MainScreen(Screen[None]):
+    """The one main screen of the app."""
+
+    def __init__(self, model: str, approval: str, repo: str) -> None:
+        super().__init__()
+        self.model = model
+        self.approval = approval
+        self.repo = repo
+        self._checks: dict[str, bool] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Transcript(id="transcript")
+        yield PromptInput(placeholder=PLACEHOLDER, id="prompt")
+        status = StatusBar(id="status")
+        status.model = self.model
+        status.approval = self.approval
+        yield status
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.query_one(PromptInput).focus()
+        await self.transcript.add_notice(
+            f"coder in {self.repo}: describe a task; proposed diffs open for review "
+            "(y/n per hunk, a all). /help lists commands."
+        )
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one(PromptInput)
+
+    async def show_event(self, event: Event) -> None:
+        """Render one agent event."""
+        transcript, status = self.transcript, self.status
+        if isinstance(event, AssistantDelta):
+            await transcript.stream_assistant(event.text)
+        elif isinstance(event, ToolOutput):
+            transcript.tool_output(event.call_id, event.text)
+        elif isinstance(event, AssistantMessage):
+            await transcript.end_assistant(event.text)
+            status.turn = event.turn
+        elif isinstance(event, ToolCalled):
+            await transcript.add_tool(event.call_id, event.name, event.arguments)
+        elif isinstance(event, ToolResult):
+            transcript.tool_result(event.call_id, event.ok, event.output)
+        elif isinstance(event, CheckResult):
+            self._checks[event.command] = event.passed
+            status.checks_total = len(self._checks)
+            status.checks_passed = sum(self._checks.values())
+            await transcript.add_check(event.command, event.passed, event.exit_code, event.output)
+        elif isinstance(event, Usage):
+            status.turn = event.turn
+            status.prompt_tokens = event.total_prompt_tokens
+            status.completion_tokens = event.total_completion_tokens
+            status.cost_usd = event.cost_usd
+        elif isinstance(event, SessionStarted):
+            checks = ", ".join(event.checks) or "none"
+            await transcript.add_notice(
+                f"model {event.model} via {event.provider} · checks: {checks} "
+                f"({event.checks_source})"
+            )
+        elif isinstance(event, Notice):
+            await transcript.add_notice(event.message, event.level)
+        elif isinstance(event, Finished):
+            text = OUTCOME_TEXT.get(event.outcome, event.outcome)
+            level = "info" if event.outcome in ("passed", "interrupted") else "warning"
+            await transcript.add_notice(f"{text} — {event.summary}", level)
+
+    async def show_reply(self, title: str, body: str, kind: str) -> None:
+        """Render a slash command's reply."""
+        if kind == "notice" or not body:
+            await self.transcript.add_notice(title)
+        elif kind == "diff":
+            await self.transcript.add_panel(title, render_diff(body))
+        else:
+            await self.transcript.add_panel(title, Content(body))
+
+    def forget_checks(self) -> None:
+        """Reset the check tally (after /checks or /clear)."""
+        self._checks.clear()
+        self.status.checks_total = self.status.checks_passed = 0

@@ -1,0 +1,125 @@
+"""Transcript: the scrolling record of a session: user lines, streamed markdown, tool blocks.
+
+Model text is streamed into a `Markdown` widget through `MarkdownStream`; everything else
+(user text, command output, check output, notices) is shown as literal `Content`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+
+from coder.tui.widgets.tool_block import ToolBlock
+
+
+class Transcript(VerticalScroll):
+    """Append-only view of the conversation; keeps itself scrolled to the newest entry."""
+
+    DEFAULT_CSS = """
+    Transcript { height: 1fr; padding: 0 1; }
+    Transcript .user { margin: 1 0 0 0; color: $text; text-style: bold; }
+    Transcript .guidance { margin: 1 0 0 0; color: $accent; text-style: bold; }
+    Transcript Markdown.assistant { margin: 0; padding: 0 0 0 2; }
+    Transcript .notice { color: $text-muted; }
+    Transcript .warning { color: $warning; }
+    Transcript .check-pass CollapsibleTitle { color: $success; }
+    Transcript .check-fail CollapsibleTitle { color: $error; }
+    Transcript Collapsible { border: none; padding: 0; margin: 0 0 1 0; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._markdown: Markdown | None = None
+        self._stream: MarkdownStream | None = None
+        self._streamed = ""
+        self._tools: dict[str, ToolBlock] = {}
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    async def add_user(self, text: str, kind: str = "user") -> None:
+        """A line the user typed (`kind`: user, guidance)."""
+        await self.end_assistant("")
+        marker = "› " if kind == "user" else "↳ guidance: "
+        await self.mount(Static(Content(marker + text), classes=kind))
+
+    async def stream_assistant(self, text: str) -> None:
+        """Append a fragment of the model's text to the current markdown block."""
+        if self._stream is None:
+            self._markdown = Markdown(classes="assistant", open_links=False)
+            await self.mount(self._markdown)
+            self._stream = Markdown.get_stream(self._markdown)
+            self._streamed = ""
+        self._streamed += text
+        await self._stream.write(text)
+
+    async def end_assistant(self, text: str) -> None:
+        """Close the streamed block; show `text` whole when nothing was streamed."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+            self._markdown = None
+        elif text.strip() and not self._streamed:
+            await self.mount(Markdown(text, classes="assistant", open_links=False))
+        self._streamed = ""
+
+    async def add_tool(self, call_id: str, name: str, arguments: dict[str, Any]) -> None:
+        """A tool call, shown as a compact block."""
+        await self.end_assistant("")
+        block = ToolBlock(call_id, name, arguments)
+        self._tools[call_id] = block
+        await self.mount(block)
+
+    def tool_output(self, call_id: str, text: str) -> None:
+        """Live output of a running tool."""
+        block = self._tools.get(call_id)
+        if block is not None:
+            block.write_output(text)
+
+    def tool_result(self, call_id: str, ok: bool, output: str) -> None:
+        """What the tool returned."""
+        block = self._tools.pop(call_id, None)
+        if block is not None:
+            block.finish(ok, output)
+
+    async def add_check(self, command: str, passed: bool, exit_code: int, output: str) -> None:
+        """A check command's result; failures are expanded."""
+        await self.end_assistant("")
+        mark = "✓" if passed else f"✗ exit {exit_code}"
+        title = Content.assemble(("check ", "bold"), command, "  ", mark)
+        body = Static(Content(output.rstrip() or "(no output)"))
+        await self.mount(
+            Collapsible(
+                body,
+                title=title,  # type: ignore[arg-type]
+                collapsed=passed,
+                classes="check-pass" if passed else "check-fail",
+            )
+        )
+
+    async def add_notice(self, message: str, level: str = "info") -> None:
+        """A one-line message from coder itself."""
+        await self.end_assistant("")
+        style = "warning" if level == "warning" else "notice"
+        await self.mount(Static(Content(message), classes=style))
+
+    async def add_panel(self, title: str, body: Content, collapsed: bool = False) -> None:
+        """A titled, expandable block (slash command output)."""
+        await self.end_assistant("")
+        await self.mount(
+            Collapsible(
+                Static(body),
+                title=Content.styled(title, "bold"),  # type: ignore[arg-type]
+                collapsed=collapsed,
+            )
+        )
+
+    async def clear(self) -> None:
+        """Remove every entry."""
+        await self.end_assistant("")
+        self._tools.clear()
+        await self.remove_children()

@@ -93,9 +93,10 @@ def _bare_objects(text: str, taken: list[tuple[int, int]]) -> Iterator[tuple[int
         if start not in ends:
             _scan_brackets(text, start, ends)
         end = ends[start]
-        value = None
-        if end is not None and not _overlaps((start, end), taken):
-            value = loads_lenient(text[start:end])
+        if end is None or _overlaps((start, end), taken):
+            position = start + 1
+            continue
+        value = loads_lenient(text[start:end])
         if value is None:
             position = start + 1
             continue
@@ -219,7 +220,7 @@ def _as_calls(value: Any, names: set[str]) -> Iterator[tuple[str, dict[str, Any]
         return
     if name not in names:
         return
-    raw = next((value[k] for k in _ARG_KEYS if k in value), {})
+    raw: Any = next((value[k] for k in _ARG_KEYS if k in value), {})
     args = loads_lenient(raw) if isinstance(raw, str) else raw
     if raw == "":
         args = {}

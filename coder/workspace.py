@@ -199,7 +199,7 @@ class Workspace:
 
         def pump() -> None:
             assert proc.stdout is not None
-            for raw in iter(lambda: proc.stdout.read1(4096), b""):  # type: ignore[union-attr]
+            for raw in iter(lambda: proc.stdout.read1(4096), b""):  # type: ignore[union-attr,attr-defined]
                 text = strip_ansi(raw.decode("utf-8", errors="replace"))
                 chunks.append(text)
                 if on_output is not None:

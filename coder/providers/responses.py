@@ -1,0 +1,184 @@
+"""The Responses API over the official openai SDK: streaming, function tools, reasoning effort.
+
+Stateless on purpose (store=False): the whole input goes out every turn as an append-only
+list of items, so the server's prompt cache sees a growing prefix under one cache key.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import openai
+
+from coder.config import Settings
+from coder.conversation import (
+    AssistantTurn,
+    Conversation,
+    SystemText,
+    TokenUsage,
+    ToolCall,
+    ToolResultItem,
+    ToolSpec,
+    UserText,
+)
+from coder.errors import ProviderError
+from coder.providers.chat import (
+    MAX_RETRIES,
+    READ_TIMEOUT_S,
+    StreamBroken,
+    make_client,
+    mark_mid_stream,
+    parse_arguments,
+    provider_error,
+    with_stream_retry,
+)
+from coder.providers.text_tool_calls import format_tool_result, parse_tool_calls
+
+_ENDED = {"response.completed", "response.incomplete"}
+
+
+class ResponsesProvider:
+    """A model behind the Responses API (`client.responses.create`)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        timeout_s: float = READ_TIMEOUT_S,
+        max_retries: int = MAX_RETRIES,
+    ) -> None:
+        self.model = settings.model_name
+        self.reasoning_effort = settings.reasoning_effort
+        self.client = make_client(settings, timeout_s, max_retries)
+        self.cache_key = f"coder-{uuid.uuid4().hex[:16]}"
+        """One prompt-cache key per provider, i.e. per session."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ResponsesProvider:
+        """The provider for `settings` (model, base URL, key, reasoning effort)."""
+        return cls(settings)
+
+    def complete(
+        self,
+        conversation: Conversation,
+        tools: list[ToolSpec],
+        on_delta: Callable[[str], None],
+    ) -> AssistantTurn:
+        """Stream one answer to the whole conversation; see `coder.protocols.Provider`."""
+        request: dict[str, Any] = {
+            "model": self.model,
+            "input": response_input(conversation),
+            "stream": True,
+            "store": False,
+            "prompt_cache_key": self.cache_key,
+        }
+        if tools:
+            request["tools"] = [
+                {
+                    "type": "function",
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters,
+                    "strict": False,
+                }
+                for t in tools
+            ]
+        if self.reasoning_effort:
+            request["reasoning"] = {"effort": self.reasoning_effort}
+        names = [t.name for t in tools]
+        return with_stream_retry(
+            lambda: self._stream_once(request, names, on_delta),
+            on_delta,
+            self._error,
+        )
+
+    def _error(self, exc: Exception) -> Exception:
+        if isinstance(exc, openai.OpenAIError):
+            return provider_error(exc, self.client, self.model)
+        return ProviderError(f"model stream from {self.client.base_url} broke twice: {exc}")
+
+    def _stream_once(
+        self, request: dict[str, Any], tool_names: list[str], on_delta: Callable[[str], None]
+    ) -> AssistantTurn:
+        stream = self.client.responses.create(**request)
+        text: list[str] = []
+        calls: list[ToolCall] = []
+        usage = TokenUsage()
+        ended = False
+        for event in mark_mid_stream(stream):
+            kind = event.type
+            if kind == "response.output_text.delta":
+                text.append(event.delta)
+                on_delta(event.delta)
+            elif kind == "response.output_item.done" and event.item.type == "function_call":
+                item = event.item
+                calls.append(ToolCall(item.call_id, item.name, parse_arguments(item.arguments)))
+            elif kind in _ENDED:
+                ended = True
+                usage = _usage(event.response.usage)
+            elif kind == "response.failed":
+                error = event.response.error
+                detail = error.message if error else "no reason given"
+                raise ProviderError(f"the model failed to answer: {detail}")
+            elif kind == "error":
+                raise ProviderError(f"the model failed to answer: {event.message}")
+        if not ended:
+            raise StreamBroken("the stream ended before response.completed")
+        full = "".join(text)
+        if calls:
+            return AssistantTurn(text=full, tool_calls=tuple(calls), usage=usage)
+        in_text = tuple(parse_tool_calls(full, tool_names))
+        return AssistantTurn(
+            text=full, tool_calls=in_text, usage=usage, calls_in_text=bool(in_text)
+        )
+
+
+def _usage(usage: Any) -> TokenUsage:
+    if usage is None:
+        return TokenUsage()
+    details = getattr(usage, "input_tokens_details", None)
+    return TokenUsage(
+        prompt_tokens=usage.input_tokens or 0,
+        completion_tokens=usage.output_tokens or 0,
+        cached_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0,
+    )
+
+
+def response_input(conversation: Conversation) -> list[dict[str, Any]]:
+    """The conversation as Responses input items (messages, function calls and outputs).
+
+    A turn whose calls were written as text goes back as a plain assistant message, and its
+    results as user messages, because the server never saw those call ids.
+    """
+    items: list[dict[str, Any]] = []
+    text_mode = False
+    for item in conversation.items():
+        if isinstance(item, SystemText):
+            items.append({"type": "message", "role": "system", "content": item.text})
+        elif isinstance(item, UserText):
+            items.append({"type": "message", "role": "user", "content": item.text})
+        elif isinstance(item, ToolResultItem):
+            if text_mode:
+                text = format_tool_result(item.name, item.output)
+                items.append({"type": "message", "role": "user", "content": text})
+            else:
+                items.append(
+                    {"type": "function_call_output", "call_id": item.call_id, "output": item.output}
+                )
+        else:
+            text_mode = item.calls_in_text
+            if item.text:
+                items.append({"type": "message", "role": "assistant", "content": item.text})
+            if not item.calls_in_text:
+                items.extend(
+                    {
+                        "type": "function_call",
+                        "call_id": call.id,
+                        "name": call.name,
+                        "arguments": json.dumps(call.arguments),
+                    }
+                    for call in item.tool_calls
+                )
+    return items

@@ -172,3 +172,17 @@ def default_tools() -> list[Tool]:
         checks.run_checks,
         checks.finish,
     ]
+
+
+def small_model_tools() -> list[Tool]:
+    """Fewer tools, and whole-file writes instead of diffs: what a 1.5B model handles best."""
+    from coder.tools import checks, edit, files
+
+    return [
+        files.read_file,
+        files.list_files,
+        files.search,
+        edit.write_file,
+        checks.run_checks,
+        checks.finish,
+    ]

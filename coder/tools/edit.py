@@ -1,8 +1,13 @@
-"""The apply_diff tool: review by the approver, then the diff engine applies what was approved."""
+"""Edit tools: apply_diff, and write_file for models that write whole files more reliably.
+
+Either way the approver reviews a unified diff (computed for whole-file writes), and the
+diff engine applies only the hunks it approved.
+"""
 
 from __future__ import annotations
 
-from coder.diff import apply_patch, parse_patch
+from coder.diff import apply_patch, parse_patch, unified_diff
+from coder.errors import WorkspaceError
 from coder.tools import ToolContext, tool
 
 
@@ -11,12 +16,33 @@ def apply_diff(ctx: ToolContext, diff: str) -> str:
     """Apply a unified diff (---/+++ headers, @@ hunks) to files in the repository.
     diff: the unified diff text; paths relative to the repository root
     """
+    return review_and_apply(ctx, diff)
+
+
+@tool
+def write_file(ctx: ToolContext, path: str, content: str) -> str:
+    """Write the complete new content of a file (creating it if needed).
+    path: file path relative to the repository root
+    content: every line of the new file
+    """
+    full = ctx.ws.resolve(path)
+    if full.is_dir():
+        raise WorkspaceError(f"is a directory: {path}")
+    old = ctx.ws.read_text(path) if full.exists() else None
+    if content and not content.endswith("\n"):
+        content += "\n"
+    if old is not None and old == content:
+        return f"{path} already has exactly this content; nothing changed"
+    return review_and_apply(ctx, unified_diff(ctx.ws.relative(full), old, content))
+
+
+def review_and_apply(ctx: ToolContext, diff: str) -> str:
+    """Ask the approver about `diff`, apply what it approved, and describe it for the model."""
     patch = parse_patch(diff)
     decision = ctx.approver.review_diff(diff)
     text = decision.edited_diff if decision.edited_diff is not None else diff
     select = None if decision.edited_diff is not None else decision.approved_hunks
     total = len(patch.hunks)
-    notes: list[str] = []
     if select is not None and not select:
         comment = f" The user said: {decision.comment}" if decision.comment else ""
         return f"The user rejected all {total} hunk(s); nothing was applied.{comment}"
@@ -25,6 +51,7 @@ def apply_diff(ctx: ToolContext, diff: str) -> str:
         if path in ctx.edited_paths:
             ctx.edited_paths.remove(path)
         ctx.edited_paths.append(path)
+    notes: list[str] = []
     if select is not None:
         rejected = sorted(set(range(total)) - set(select))
         notes.append(

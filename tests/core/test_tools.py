@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from coder.conversation import ToolCall
+from coder.errors import WorkspaceError
 from coder.protocols import DiffDecision
+from coder.tools.edit import write_file
 from coder.tools import AutoApprover, ToolContext, ToolRegistry, default_tools
 from coder.workspace import Workspace
 
@@ -138,3 +140,23 @@ def test_apply_diff_with_stale_context_quotes_current_lines(ctx: ToolContext) ->
     ok, text = call(ctx, "apply_diff", diff=stale)
     assert (ctx.ws.root / "pkg/mod.py").read_bytes() == before
     assert "rejected" in text and "def alpha():" in text
+
+
+def test_write_file_is_reviewed_as_a_diff_and_applied(ctx: ToolContext) -> None:
+    approver = ScriptedApprover(DiffDecision(approved_hunks=None))
+    ctx.approver = approver
+    new = "def alpha():\n    return 1\n\n\ndef beta():\n    return 22\n"
+    write_file.function(ctx, "pkg/mod.py", new)
+    assert (ctx.ws.root / "pkg/mod.py").read_text() == new
+    assert "--- a/pkg/mod.py\n+++ b/pkg/mod.py\n" in approver.seen[0]
+    assert "-    return 2\n+    return 22" in approver.seen[0]
+
+
+def test_write_file_creates_new_file_in_subdirectory(ctx: ToolContext) -> None:
+    write_file.function(ctx, "pkg/sub/new.py", "x = 1")
+    assert (ctx.ws.root / "pkg/sub/new.py").read_text() == "x = 1\n"
+
+
+def test_write_file_refuses_escape(ctx: ToolContext) -> None:
+    with pytest.raises(WorkspaceError):
+        write_file.function(ctx, "../evil.py", "x = 1\n")

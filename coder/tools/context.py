@@ -1,4 +1,4 @@
-"""Repository-context tools over the tree-sitter repo map: repo_map, find_symbol, find_references."""
+"""Repository-context tools over the tree-sitter repo map."""
 
 from __future__ import annotations
 

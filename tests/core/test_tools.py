@@ -9,8 +9,8 @@ import pytest
 from coder.conversation import ToolCall
 from coder.errors import WorkspaceError
 from coder.protocols import DiffDecision
-from coder.tools.edit import write_file
 from coder.tools import AutoApprover, ToolContext, ToolRegistry, default_tools
+from coder.tools.edit import write_file
 from coder.workspace import Workspace
 
 
@@ -135,7 +135,10 @@ def test_apply_diff_rejected_by_user_leaves_file_untouched(ctx: ToolContext) -> 
 
 
 def test_apply_diff_with_stale_context_quotes_current_lines(ctx: ToolContext) -> None:
-    stale = "--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -1,2 +1,2 @@\n def gamma():\n-    return 3\n+    return 30\n"
+    stale = (
+        "--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -1,2 +1,2 @@\n"
+        " def gamma():\n-    return 3\n+    return 30\n"
+    )
     before = (ctx.ws.root / "pkg/mod.py").read_bytes()
     ok, text = call(ctx, "apply_diff", diff=stale)
     assert (ctx.ws.root / "pkg/mod.py").read_bytes() == before

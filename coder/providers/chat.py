@@ -137,6 +137,12 @@ def mark_mid_stream(stream: Iterator[T]) -> Iterator[T]:
         raise
 
 
+def broken_twice(exc: Exception, client: openai.OpenAI) -> ProviderError:
+    """The error when a stream broke, was retried, and broke again."""
+    where = str(client.base_url).rstrip("/")
+    return ProviderError(_one_line(f"model at {where} failed twice mid-answer: {exc}", None))
+
+
 def parse_arguments(raw: str | None) -> dict[str, Any]:
     """A tool call's JSON arguments as a dict ({} when empty or unparseable)."""
     if not raw or not raw.strip():
@@ -208,29 +214,33 @@ class ChatProvider:
     def _stream_once(
         self, request: dict[str, Any], tool_names: list[str], on_delta: Callable[[str], None]
     ) -> AssistantTurn:
-        stream = self.client.chat.completions.create(**request)
         text: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         usage = TokenUsage()
         finished = False
-        for chunk in mark_mid_stream(stream):
-            if chunk.usage is not None:
-                usage = _usage(chunk.usage)
-            for choice in chunk.choices[:1]:
-                delta = choice.delta
-                if delta.content:
-                    text.append(delta.content)
-                    on_delta(delta.content)
-                for call in delta.tool_calls or []:
-                    entry = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
-                    if call.id:
-                        entry["id"] = call.id
-                    if call.function and call.function.name and not entry["name"]:
-                        entry["name"] = call.function.name
-                    if call.function and call.function.arguments:
-                        entry["arguments"] += call.function.arguments
-                if choice.finish_reason:
-                    finished = True
+        # Closing the stream on any exit (an interrupt raised from on_delta included)
+        # drops the connection, so the server stops generating.
+        with self.client.chat.completions.create(**request) as stream:
+            for chunk in mark_mid_stream(stream):
+                if chunk.usage is not None:
+                    usage = _usage(chunk.usage)
+                for choice in chunk.choices[:1]:
+                    delta = choice.delta
+                    if delta.content:
+                        text.append(delta.content)
+                        on_delta(delta.content)
+                    for call in delta.tool_calls or []:
+                        entry = calls.setdefault(
+                            call.index, {"id": "", "name": "", "arguments": ""}
+                        )
+                        if call.id:
+                            entry["id"] = call.id
+                        if call.function and call.function.name and not entry["name"]:
+                            entry["name"] = call.function.name
+                        if call.function and call.function.arguments:
+                            entry["arguments"] += call.function.arguments
+                    if choice.finish_reason:
+                        finished = True
         if not finished and not text and not calls:
             raise StreamBroken("the stream ended before any answer")
         full = "".join(text)

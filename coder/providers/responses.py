@@ -24,11 +24,11 @@ from coder.conversation import (
     ToolSpec,
     UserText,
 )
-from coder.errors import ProviderError
 from coder.providers.chat import (
     MAX_RETRIES,
     READ_TIMEOUT_S,
     StreamBroken,
+    broken_twice,
     make_client,
     mark_mid_stream,
     parse_arguments,
@@ -97,33 +97,33 @@ class ResponsesProvider:
     def _error(self, exc: Exception) -> Exception:
         if isinstance(exc, openai.OpenAIError):
             return provider_error(exc, self.client, self.model)
-        return ProviderError(f"model stream from {self.client.base_url} broke twice: {exc}")
+        return broken_twice(exc, self.client)
 
     def _stream_once(
         self, request: dict[str, Any], tool_names: list[str], on_delta: Callable[[str], None]
     ) -> AssistantTurn:
-        stream = self.client.responses.create(**request)
         text: list[str] = []
         calls: list[ToolCall] = []
         usage = TokenUsage()
         ended = False
-        for event in mark_mid_stream(stream):
-            kind = event.type
-            if kind == "response.output_text.delta":
-                text.append(event.delta)
-                on_delta(event.delta)
-            elif kind == "response.output_item.done" and event.item.type == "function_call":
-                item = event.item
-                calls.append(ToolCall(item.call_id, item.name, parse_arguments(item.arguments)))
-            elif kind in _ENDED:
-                ended = True
-                usage = _usage(event.response.usage)
-            elif kind == "response.failed":
-                error = event.response.error
-                detail = error.message if error else "no reason given"
-                raise ProviderError(f"the model failed to answer: {detail}")
-            elif kind == "error":
-                raise ProviderError(f"the model failed to answer: {event.message}")
+        with self.client.responses.create(**request) as stream:
+            for event in mark_mid_stream(stream):
+                kind = event.type
+                if kind == "response.output_text.delta":
+                    text.append(event.delta)
+                    on_delta(event.delta)
+                elif kind == "response.output_item.done" and event.item.type == "function_call":
+                    item = event.item
+                    calls.append(ToolCall(item.call_id, item.name, parse_arguments(item.arguments)))
+                elif kind in _ENDED:
+                    ended = True
+                    usage = _usage(event.response.usage)
+                elif kind == "response.failed":
+                    error = event.response.error
+                    detail = error.message if error else "no reason given"
+                    raise StreamBroken(f"the response failed: {detail}")
+                elif kind == "error":
+                    raise StreamBroken(f"error event: {event.message}")
         if not ended:
             raise StreamBroken("the stream ended before response.completed")
         full = "".join(text)

@@ -233,3 +233,23 @@ def test_slow_server_times_out_as_provider_error(scripted_server) -> None:
     chat = ChatProvider(Settings(model="m", base_url=server.base_url), timeout_s=0.5, max_retries=0)
     with pytest.raises(ProviderError, match="timed out"):
         chat.complete(conversation(), TOOLS, lambda _: None)
+
+
+def test_error_event_mid_stream_is_retried_once(scripted_server) -> None:
+    server = scripted_server(
+        [{"text": "half of an answer", "stream_error": "overloaded"}, {"text": "Second try."}]
+    )
+    turn = provider(server.base_url).complete(conversation(), TOOLS, lambda _: None)
+    assert turn.text == "Second try."
+    assert len(server.received) == 2
+
+
+def test_error_event_mid_stream_twice_is_a_provider_error_with_its_message(
+    scripted_server,
+) -> None:
+    server = scripted_server(
+        [{"text": "half an answer", "stream_error": "overloaded", "repeat": True}]
+    )
+    with pytest.raises(ProviderError, match="overloaded"):
+        provider(server.base_url).complete(conversation(), TOOLS, lambda _: None)
+    assert len(server.received) == 2

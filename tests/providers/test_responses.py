@@ -188,3 +188,34 @@ def test_exhausted_script_surfaces_as_provider_error(scripted_server) -> None:
     server = scripted_server([])
     with pytest.raises(ProviderError, match="script exhausted"):
         provider(server.base_url).complete(conversation(), TOOLS, lambda _: None)
+
+
+def test_error_event_mid_stream_is_retried_once(scripted_server) -> None:
+    server = scripted_server(
+        [{"text": "half of an answer", "stream_error": "overloaded"}, {"text": "Second try."}]
+    )
+    turn = provider(server.base_url).complete(conversation(), TOOLS, lambda _: None)
+    assert turn.text == "Second try."
+    assert len(server.received) == 2
+
+
+def test_error_event_mid_stream_twice_is_a_provider_error_with_its_message(
+    scripted_server,
+) -> None:
+    server = scripted_server(
+        [{"text": "half an answer", "stream_error": "overloaded", "repeat": True}]
+    )
+    with pytest.raises(ProviderError, match="failed twice mid-answer: error event: overloaded"):
+        provider(server.base_url).complete(conversation(), TOOLS, lambda _: None)
+    assert len(server.received) == 2
+
+
+def test_interrupt_raised_from_on_delta_stops_the_stream_without_retry(scripted_server) -> None:
+    server = scripted_server([{"text": "a long answer that the user interrupts"}])
+
+    def interrupt(_: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        provider(server.base_url).complete(conversation(), TOOLS, interrupt)
+    assert len(server.received) == 1

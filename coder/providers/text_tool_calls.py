@@ -1,8 +1,8 @@
 """Tool calls written as text, for models without native tool calling; pure, no I/O.
 
-Recognises `<tool_call>` tags (Qwen style), fenced ```json blocks and bare JSON objects,
-tolerating trailing commas, single quotes and Python literals. `format_tool_result` is the
-other direction: a tool's output as text the model reads in a user message.
+Recognises `<tool_call>` tags (Qwen style), `<function=name>` tags (Llama style), fenced
+```json blocks and bare JSON objects, tolerating trailing commas, single quotes and Python
+literals. `format_tool_result` is the other direction: a tool's output as text for the model.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from coder.conversation import ToolCall
 _NAME_KEYS = ("name", "tool", "tool_name", "function")
 _ARG_KEYS = ("arguments", "parameters", "args", "input", "params")
 _TAG = re.compile(r"<tool_call>(.*?)(?:</tool_call>|\Z)", re.DOTALL)
+_FUNCTION_TAG = re.compile(r"<function=([\w.-]+)>(.*?)(?:</function>|\Z)", re.DOTALL)
 _FENCE = re.compile(r"```[ \t]*([\w-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _FENCE_LANGS = {"", "json", "json5", "tool_call", "tool", "javascript", "js"}
 _OBJECT_START = re.compile(r"\{\s*[\"']")
@@ -33,6 +34,12 @@ def parse_tool_calls(text: str, tool_names: Collection[str]) -> list[ToolCall]:
         return []
     found: list[tuple[int, str, dict[str, Any]]] = []
     taken: list[tuple[int, int]] = []
+    for match in _FUNCTION_TAG.finditer(text):
+        # Llama 3.x style: <function=read_file>{"path": "x.py"}</function>
+        args = loads_lenient(match.group(2).strip() or "{}")
+        if match.group(1) in names and isinstance(args, dict):
+            taken.append(match.span())
+            found.append((match.start(), match.group(1), args))
     for pattern, wanted in ((_TAG, None), (_FENCE, _FENCE_LANGS)):
         for match in pattern.finditer(text):
             if _overlaps(match.span(), taken):

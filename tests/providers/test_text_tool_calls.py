@@ -77,6 +77,11 @@ CASES: list[tuple[str, str, list[Call]]] = [
         [("finish", {"summary": "s"})],
     ),
     (
+        "llama_function_tag",
+        'ok <function=read_file>{"path": "f.py"}</function>',
+        [("read_file", {"path": "f.py"})],
+    ),
+    (
         "trailing_commas",
         '{"name": "run", "arguments": {"command": "ls", "timeout_s": 5,},}',
         [("run", {"command": "ls", "timeout_s": 5})],

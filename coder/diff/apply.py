@@ -10,10 +10,19 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from coder.diff.parse import FilePatch, Hunk, Patch
-from coder.diff.place import Placement, Target, indent_shift, loose_key, place, splice
+from coder.diff.place import (
+    FileIndex,
+    Placement,
+    Target,
+    indent_shift,
+    loose_key,
+    place,
+    splice,
+)
 from coder.errors import WorkspaceError
 from coder.workspace import Workspace
 
+NEW_FILE_MODE = 0o644
 QUOTE_RADIUS = 3
 QUOTE_MAX = 40
 
@@ -130,6 +139,8 @@ class _Run:
             full = self.ws.resolve(path)
         except WorkspaceError as exc:
             raise _Rejected(str(exc)) from exc
+        if full.is_symlink():
+            raise _Rejected(f"symbolic link, not patched: {path}")
         if full.is_dir():
             raise _Rejected(f"is a directory: {path}")
         if full.exists():
@@ -178,9 +189,9 @@ class _Run:
                 )
             self.files[fp.source_path] = _Content(None)
         else:
-            mode = base.mode
+            mode = base.mode if base.mode is not None else NEW_FILE_MODE
             if fp.new_mode in ("100755", "100644"):
-                mode = (mode if mode is not None else 0o644) & ~0o111
+                mode &= ~0o111
                 if fp.new_mode == "100755":
                     mode |= (mode & 0o444) >> 2
             if fp.is_rename:
@@ -241,6 +252,7 @@ def _place_all(
     taken: list[tuple[int, int]] = []
     last_offset = 0
     after = 0
+    file_index = FileIndex(file_lines)
     for index, hunk in changes:
         lines = [
             (t, x + "\r" if crlf and t == "+" and not x.endswith("\r") else x)
@@ -248,12 +260,13 @@ def _place_all(
         ]
         stated = _stated_index(hunk) if hunk.has_position else None
         expected = None if stated is None else max(stated + last_offset, 0)
-        p = place(file_lines, Target(lines, expected), taken, after)
+        p = place(file_index, Target(lines, expected), taken, after)
         if not p.ok:
             aim = expected if expected is not None else after
             excerpt = _excerpt(file_lines, hunk, aim, p)
+            reason = p.reason + _already_applied(file_index, hunk)
             results.append(
-                HunkResult(index, hunk.path, "rejected", 0, p.reason, hunk.header, excerpt)
+                HunkResult(index, hunk.path, "rejected", 0, reason, hunk.header, excerpt)
             )
             continue
         offset = p.start - p.head - stated if stated is not None else 0
@@ -294,6 +307,16 @@ def _place_all(
             elif hunk.old_no_eol or not file_lines:
                 final_newline = True
     return results, new_lines, final_newline
+
+
+def _already_applied(index: FileIndex, hunk: Hunk) -> str:
+    """A hint when the hunk's result is already in the file (a retried or repeated edit)."""
+    if not any(tag != " " for tag, _ in hunk.lines) or not any(x.strip() for x in hunk.new_lines):
+        return ""
+    found = index.matches(hunk.new_lines, True, ())
+    if len(found) == 1:
+        return f"; its new lines are already at line {found[0] + 1} (applied before?)"
+    return ""
 
 
 def _indent_char(file_lines: list[str], start: int) -> str:

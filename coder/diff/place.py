@@ -57,17 +57,41 @@ def loose_key(line: str) -> str:
     return " ".join(line.split())
 
 
-def _matches(
-    keys: Sequence[str], block: Sequence[str], taken: Sequence[tuple[int, int]]
-) -> list[int]:
-    """Every start where `block` equals `keys`, not overlapping `taken`."""
-    n = len(block)
-    found = []
-    first = block[0]
-    for p in range(0, len(keys) - n + 1):
-        if keys[p] == first and list(keys[p : p + n]) == list(block) and _free(p, n, taken):
-            found.append(p)
-    return found
+class FileIndex:
+    """A file's lines keyed for matching, computed once and shared by all its hunks."""
+
+    def __init__(self, file_lines: Sequence[str]) -> None:
+        self.lines = file_lines
+        self.exact = [exact_key(x) for x in file_lines]
+        self._loose: list[str] | None = None
+        self._starts: dict[bool, dict[str, list[int]]] = {}
+
+    def keys(self, loose: bool) -> list[str]:
+        """Exact or whitespace-insensitive keys, one per line."""
+        if not loose:
+            return self.exact
+        if self._loose is None:
+            self._loose = [loose_key(x) for x in self.lines]
+        return self._loose
+
+    def matches(
+        self, block: Sequence[str], loose: bool, taken: Sequence[tuple[int, int]]
+    ) -> list[int]:
+        """Every start where the old lines `block` match, not overlapping `taken`."""
+        keys = self.keys(loose)
+        fn = loose_key if loose else exact_key
+        want = [fn(x) for x in block]
+        if loose not in self._starts:
+            starts: dict[str, list[int]] = {}
+            for n, key in enumerate(keys):
+                starts.setdefault(key, []).append(n)
+            self._starts[loose] = starts
+        n = len(want)
+        return [
+            p
+            for p in self._starts[loose].get(want[0], [])
+            if keys[p : p + n] == want and _free(p, n, taken)
+        ]
 
 
 def _free(start: int, length: int, taken: Sequence[tuple[int, int]]) -> bool:
@@ -111,7 +135,7 @@ def _context_run(lines: Lines, from_end: bool) -> int:
 
 
 def place(
-    file_lines: Sequence[str],
+    file_lines: Sequence[str] | FileIndex,
     target: Target,
     taken: Sequence[tuple[int, int]] = (),
     after: int = 0,
@@ -124,8 +148,8 @@ def place(
     body = list(target.lines)
     if not any(tag != " " for tag, _ in body):
         return Placement("rejected", reason="hunk changes nothing")
-    exact_keys = [exact_key(x) for x in file_lines]
-    loose_keys: list[str] | None = None
+    index = file_lines if isinstance(file_lines, FileIndex) else FileIndex(file_lines)
+    file_lines = index.lines
     lead, trail = _context_run(body, False), _context_run(body, True)
     ambiguous: tuple[int, ...] = ()
     tiers: list[tuple[str, int, int]] = [("exact", 0, 0), ("whitespace", 0, 0)]
@@ -138,7 +162,10 @@ def place(
         old = [text for tag, text in trimmed if tag != "+"]
         expected = None if target.expected is None else target.expected + head
         if not old:
-            # A pure insertion without context: only its line number says where.
+            # A pure insertion without context: only its line number says where,
+            # unless the file is empty.
+            if not file_lines and not taken:
+                return Placement("exact" if not expected else "offset", 0)
             if status == "exact" and expected is not None and 0 <= expected <= len(file_lines):
                 if _free(expected, 0, taken):
                     return Placement("exact", expected)
@@ -149,11 +176,9 @@ def place(
             continue
         found = []
         if status != "whitespace":
-            found = _matches(exact_keys, [exact_key(x) for x in old], taken)
+            found = index.matches(old, False, taken)
         if status != "exact" and not found:
-            if loose_keys is None:
-                loose_keys = [loose_key(x) for x in file_lines]
-            found = _matches(loose_keys, [loose_key(x) for x in old], taken)
+            found = index.matches(old, True, taken)
         prefer = _anchor(head + tail, len(old), len(file_lines), lead, trail, target)
         start, tied = _choose(found, expected, after, prefer)
         if start is not None:

@@ -122,7 +122,10 @@ def test_mode_change_without_content_gets_a_selectable_hunk() -> None:
 
 
 def test_binary_diff_is_parsed_as_binary() -> None:
-    text = "diff --git a/img.png b/img.png\nindex 1..2 100644\nBinary files a/img.png and b/img.png differ\n"
+    text = (
+        "diff --git a/img.png b/img.png\nindex 1..2 100644\n"
+        "Binary files a/img.png and b/img.png differ\n"
+    )
     fp = parse_patch(text).files[0]
     assert fp.is_binary and fp.hunks[0].kind == "binary"
 

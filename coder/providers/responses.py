@@ -7,6 +7,7 @@ list of items, so the server's prompt cache sees a growing prefix under one cach
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,9 @@ from coder.providers.chat import (
 from coder.providers.text_tool_calls import format_tool_result, parse_tool_calls
 
 _ENDED = {"response.completed", "response.incomplete"}
+_REASONING_MODEL = re.compile(r"^(openai/)?(o\d|gpt-5|codex)")
+"""Models whose reasoning items are worth carrying between turns (others reject the option)."""
+TurnKey = tuple[str, tuple[str, ...]]
 
 
 class ResponsesProvider:
@@ -54,6 +58,11 @@ class ResponsesProvider:
         self.client = make_client(settings, timeout_s, max_retries)
         self.cache_key = f"coder-{uuid.uuid4().hex[:16]}"
         """One prompt-cache key per provider, i.e. per session."""
+        self.keep_reasoning = bool(settings.reasoning_effort or _REASONING_MODEL.match(self.model))
+        """Ask for encrypted reasoning and send it back: with store=False that is the only way
+        a reasoning model keeps its chain of thought across tool calls."""
+        self.reasoning: dict[TurnKey, list[dict[str, Any]]] = {}
+        """Reasoning items of each turn this provider returned, to resend before that turn."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ResponsesProvider:
@@ -69,7 +78,7 @@ class ResponsesProvider:
         """Stream one answer to the whole conversation; see `coder.protocols.Provider`."""
         request: dict[str, Any] = {
             "model": self.model,
-            "input": response_input(conversation),
+            "input": response_input(conversation, self.reasoning),
             "stream": True,
             "store": False,
             "prompt_cache_key": self.cache_key,
@@ -87,6 +96,8 @@ class ResponsesProvider:
             ]
         if self.reasoning_effort:
             request["reasoning"] = {"effort": self.reasoning_effort}
+        if self.keep_reasoning:
+            request["include"] = ["reasoning.encrypted_content"]
         names = [t.name for t in tools]
         return with_stream_retry(
             lambda: self._stream_once(request, names, on_delta),
@@ -104,6 +115,7 @@ class ResponsesProvider:
     ) -> AssistantTurn:
         text: list[str] = []
         calls: list[ToolCall] = []
+        reasoning: list[dict[str, Any]] = []
         usage = TokenUsage()
         ended = False
         with self.client.responses.create(**request) as stream:
@@ -115,6 +127,8 @@ class ResponsesProvider:
                 elif kind == "response.output_item.done" and event.item.type == "function_call":
                     item = event.item
                     calls.append(ToolCall(item.call_id, item.name, parse_arguments(item.arguments)))
+                elif kind == "response.output_item.done" and event.item.type == "reasoning":
+                    reasoning.append(event.item.model_dump(mode="json", exclude_none=True))
                 elif kind in _ENDED:
                     ended = True
                     usage = _usage(event.response.usage)
@@ -128,11 +142,18 @@ class ResponsesProvider:
             raise StreamBroken("the stream ended before response.completed")
         full = "".join(text)
         if calls:
-            return AssistantTurn(text=full, tool_calls=tuple(calls), usage=usage)
-        in_text = tuple(parse_tool_calls(full, tool_names))
-        return AssistantTurn(
-            text=full, tool_calls=in_text, usage=usage, calls_in_text=bool(in_text)
-        )
+            turn = AssistantTurn(text=full, tool_calls=tuple(calls), usage=usage)
+        else:
+            in_text = tuple(parse_tool_calls(full, tool_names))
+            turn = AssistantTurn(full, in_text, usage, calls_in_text=bool(in_text))
+        if reasoning:
+            self.reasoning[turn_key(turn)] = reasoning
+        return turn
+
+
+def turn_key(turn: AssistantTurn) -> TurnKey:
+    """What identifies a turn when it comes back in the conversation."""
+    return turn.text, tuple(call.id for call in turn.tool_calls)
 
 
 def _usage(usage: Any) -> TokenUsage:
@@ -146,8 +167,11 @@ def _usage(usage: Any) -> TokenUsage:
     )
 
 
-def response_input(conversation: Conversation) -> list[dict[str, Any]]:
-    """The conversation as Responses input items (messages, function calls and outputs).
+def response_input(
+    conversation: Conversation, reasoning: dict[TurnKey, list[dict[str, Any]]] | None = None
+) -> list[dict[str, Any]]:
+    """The conversation as Responses input items (messages, function calls and outputs),
+    each model turn preceded by its reasoning items when `reasoning` has them.
 
     A turn whose calls were written as text goes back as a plain assistant message, and its
     results as user messages, because the server never saw those call ids.
@@ -169,6 +193,7 @@ def response_input(conversation: Conversation) -> list[dict[str, Any]]:
                 )
         else:
             text_mode = item.calls_in_text
+            items.extend((reasoning or {}).get(turn_key(item), []))
             if item.text:
                 items.append({"type": "message", "role": "assistant", "content": item.text})
             if not item.calls_in_text:

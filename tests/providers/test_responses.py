@@ -219,3 +219,26 @@ def test_interrupt_raised_from_on_delta_stops_the_stream_without_retry(scripted_
     with pytest.raises(KeyboardInterrupt):
         provider(server.base_url).complete(conversation(), TOOLS, interrupt)
     assert len(server.received) == 1
+
+
+def test_reasoning_items_are_sent_back_before_their_turn(scripted_server) -> None:
+    call = {"id": "call_1", "name": "run", "arguments": {"command": "pytest"}}
+    server = scripted_server([{"reasoning": "Tests first.", "tool_calls": [call]}, {"text": "ok"}])
+    responses = provider(server.base_url, reasoning_effort="medium")
+    convo = conversation()
+    convo.append(responses.complete(convo, TOOLS, lambda _: None))
+    convo.append(ToolResultItem("call_1", "run", "1 failed"))
+    responses.complete(convo, TOOLS, lambda _: None)
+    assert server.received[0]["include"] == ["reasoning.encrypted_content"]
+    sent = server.received[1]["input"][2:]
+    assert [item["type"] for item in sent] == ["reasoning", "function_call", "function_call_output"]
+    assert sent[0]["encrypted_content"] == "encrypted:Tests first."
+    assert sent[0]["summary"] == [{"type": "summary_text", "text": "Tests first."}]
+
+
+def test_reasoning_models_ask_for_encrypted_reasoning_and_others_do_not(scripted_server) -> None:
+    server = scripted_server([{"text": "a"}, {"text": "b"}])
+    provider(server.base_url, model="o4-mini").complete(conversation(), [], lambda _: None)
+    provider(server.base_url, model="gpt-4.1").complete(conversation(), [], lambda _: None)
+    assert server.received[0]["include"] == ["reasoning.encrypted_content"]
+    assert "include" not in server.received[1]

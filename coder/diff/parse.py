@@ -190,6 +190,11 @@ def _body_by_counts(
     old = new = 0
     while i < len(lines) and (old < old_count or new < new_count):
         line = lines[i]
+        if line.startswith("--- ") and _is_file_start(lines, i):
+            # "--- x" / "+++ y" / "@@" is the next file, whatever the counts say; without
+            # the "@@" it may be a removed "-- x" line followed by an added "++ y" one.
+            if i + 2 >= len(lines) or lines[i + 2].startswith("@@"):
+                return None
         if not _is_body(line) or line.startswith("\\"):
             if line.startswith("\\"):
                 body.append(line)

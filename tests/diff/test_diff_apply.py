@@ -137,3 +137,81 @@ def test_unified_diff_round_trips_through_git_apply(tmp_path: Path) -> None:
     (tmp_path / "p.diff").write_text(unified_diff("f.txt", old, new))
     subprocess.run(["git", "apply", "p.diff"], cwd=tmp_path, check=True)
     assert (tmp_path / "f.txt").read_text() == new
+
+
+def test_path_through_symlink_leading_out_of_repo_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("a\n")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "link").symlink_to(outside)
+    diff = "--- a/link/secret.txt\n+++ b/link/secret.txt\n@@ -1 +1 @@\n-a\n+b\n"
+    result = apply_patch(diff, Workspace(root))
+    assert not result.ok and "outside the repository" in result.hunks[0].reason
+    assert (outside / "secret.txt").read_text() == "a\n"
+
+
+def test_symlink_inside_repo_is_not_patched_through(tmp_path: Path) -> None:
+    ws = make(tmp_path, {"real.txt": "a\n"})
+    (tmp_path / "alias.txt").symlink_to(tmp_path / "real.txt")
+    result = apply_patch("--- a/alias.txt\n+++ b/alias.txt\n@@ -1 +1 @@\n-a\n+b\n", ws)
+    assert not result.ok and "symbolic link" in result.hunks[0].reason
+    assert (tmp_path / "alias.txt").is_symlink()
+
+
+def test_new_file_gets_ordinary_permissions(tmp_path: Path) -> None:
+    ws = make(tmp_path, {})
+    apply_patch(unified_diff("made.txt", None, "x\n"), ws)
+    assert (tmp_path / "made.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_rename_hunk_can_be_left_unselected(tmp_path: Path) -> None:
+    ws = make(tmp_path, {"old.txt": "same\n", "a.txt": LINES})
+    diff = (
+        "diff --git a/old.txt b/new.txt\nsimilarity index 100%\nrename from old.txt\n"
+        "rename to new.txt\n" + unified_diff("a.txt", LINES, LINES + "end\n")
+    )
+    assert [h.kind for h in parse_patch(diff).hunks] == ["rename", "change"]
+    result = apply_patch(diff, ws, select=[1])
+    assert [h.status for h in result.hunks] == ["skipped", "exact"]
+    assert (tmp_path / "old.txt").exists() and not (tmp_path / "new.txt").exists()
+
+
+def test_crlf_diff_of_crlf_file_applies_byte_exact(tmp_path: Path) -> None:
+    old = "one\r\ntwo\r\nthree\r\n"
+    new = "one\r\n2\r\nthree\r\n"
+    ws = make(tmp_path, {"w.txt": old.encode()})
+    result = apply_patch(unified_diff("w.txt", old, new), ws)
+    assert result.ok and (tmp_path / "w.txt").read_bytes() == new.encode()
+
+
+def test_whitespace_hunk_reindents_added_lines_to_the_file(tmp_path: Path) -> None:
+    text = "class A:\n    def f(self):\n        return 1\n"
+    ws = make(tmp_path, {"a.py": text})
+    diff = (
+        "--- a/a.py\n+++ b/a.py\n@@ -2,2 +2,3 @@\n"
+        " def f(self):\n-    return 1\n+    x = 1\n+    return x\n"
+    )
+    result = apply_patch(diff, ws)
+    assert result.hunks[0].status == "whitespace"
+    assert (tmp_path / "a.py").read_text() == (
+        "class A:\n    def f(self):\n        x = 1\n        return x\n"
+    )
+
+
+def test_unified_diff_marks_missing_final_newlines_and_file_creation() -> None:
+    text = unified_diff("n.txt", "a\nb", "a\nc")
+    assert text.count("\\ No newline at end of file") == 2
+    created = unified_diff("new.txt", None, "x\n")
+    assert "new file mode" in created and "--- /dev/null" in created
+    assert unified_diff("same.txt", "x\n", "x\n") == ""
+
+
+def test_unified_diff_output_applies_back_for_every_edit_shape(tmp_path: Path) -> None:
+    cases = [("", "a\n"), ("a\n", ""), ("a\nb", "a\nb\n"), ("x\r\ny\r\n", "x\r\nz\r\n")]
+    for number, (old, new) in enumerate(cases):
+        name = f"f{number}.txt"
+        ws = make(tmp_path, {name: old})
+        assert apply_patch(unified_diff(name, old, new), ws).ok, (old, new)
+        assert (tmp_path / name).read_bytes() == new.encode(), (old, new)

@@ -149,3 +149,13 @@ def test_hunk_text_round_trips_through_parse() -> None:
     hunk = parse_patch(GIT_DIFF).hunks[0]
     again = parse_patch("--- a/src/app.py\n+++ b/src/app.py\n" + hunk.text()).hunks[0]
     assert again.lines == hunk.lines and hunk.header.startswith("@@ -1,3 +1,3 @@")
+
+
+def test_counts_too_large_do_not_swallow_the_next_files_header() -> None:
+    text = (
+        "--- a/one.txt\n+++ b/one.txt\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n"
+        "--- a/two.txt\n+++ b/two.txt\n@@ -1,2 +1,2 @@\n-x\n+y\n z\n"
+    )
+    patch = parse_patch(text)
+    assert [f.path for f in patch.files] == ["one.txt", "two.txt"]
+    assert patch.hunks[0].lines == [(" ", "a"), ("-", "b"), ("+", "c")]

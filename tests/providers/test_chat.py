@@ -253,3 +253,19 @@ def test_error_event_mid_stream_twice_is_a_provider_error_with_its_message(
     with pytest.raises(ProviderError, match="overloaded"):
         provider(server.base_url).complete(conversation(), TOOLS, lambda _: None)
     assert len(server.received) == 2
+
+
+def test_requests_grow_as_an_append_only_prefix_so_caches_hit(scripted_server) -> None:
+    call = {"id": "call_1", "name": "read_file", "arguments": {"path": "a.py"}}
+    server = scripted_server([{"tool_calls": [call]}, {"text": "done"}])
+    chat = provider(server.base_url)
+    convo = conversation()
+    first = chat.complete(convo, TOOLS, lambda _: None)
+    convo.append(first)
+    convo.append(ToolResultItem("call_1", "read_file", "1: x = 1"))
+    second = chat.complete(convo, TOOLS, lambda _: None)
+    before, after = (body["messages"] for body in server.received)
+    assert after[: len(before)] == before
+    # The scripted server counts the shared prefix as cached, like a real prompt cache.
+    assert first.usage.cached_tokens == 0
+    assert second.usage.cached_tokens > 0.8 * first.usage.prompt_tokens

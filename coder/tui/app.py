@@ -155,8 +155,8 @@ class CoderApp(App[int]):
             await self.main_screen.transcript.add_user(text, "guidance")
             await self.main_screen.transcript.add_notice("the model reads this at its next turn")
         else:
-            await self.main_screen.transcript.add_user(text)
             self.start_task(text)
+            await self.main_screen.transcript.add_user(text)
 
     def start_task(self, text: str) -> None:
         """Run the agent on `text` (a new task or a follow-up) in a thread worker."""

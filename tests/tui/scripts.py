@@ -1,43 +1,20 @@
-"""Scripted model turns for the TUI tests: diffs against fixtures/tasks/stats_fix."""
+"""Scripted model turns for the TUI tests; the diffs (against fixtures/tasks/stats_fix) are
+files in tests/tui/data/."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-FIX_MEAN = """--- a/stats/center.py
-+++ b/stats/center.py
-@@ -3,6 +3,6 @@
- 
- def mean(values):
-     \"\"\"Arithmetic mean.\"\"\"
--    return sum(values) / (len(values) - 1)
-+    return sum(values) / len(values)
- 
- 
-"""
+DATA = Path(__file__).parent / "data"
+FIX_MEAN = (DATA / "fix_mean.diff").read_text()
+FIX_MEDIAN = (DATA / "fix_median.diff").read_text()
+FIX_BOTH = (DATA / "fix_both.diff").read_text()
+"""Both fixes in one file section: two hunks of stats/center.py."""
+BREAK_REPORT = (DATA / "break_report.diff").read_text()
+"""A bad hunk whose text is Textual markup: it must show literally and never run."""
 
-BREAK_REPORT = """--- a/stats/report.py
-+++ b/stats/report.py
-@@ -5,4 +5,4 @@
- 
- def summary(values):
-     \"\"\"For example 'n=3 mean=2.00 median=2.00'.\"\"\"
--    return f"n={len(values)} mean={mean(values):.2f} median={median(values):.2f}"
-+    return "[bold]all good[/bold] [@click=app.quit]x[/]"
-"""
-
-FIX_MEDIAN = """--- a/stats/center.py
-+++ b/stats/center.py
-@@ -10,7 +10,7 @@
- 
- def median(values):
-     \"\"\"The middle value (mean of the two middle values for an even count).\"\"\"
--    ordered = list(values)
-+    ordered = sorted(values)
-     mid = len(ordered) // 2
-     if len(ordered) % 2:
-         return ordered[mid]
-"""
+Turn = dict[str, Any]
 
 
 def call(name: str, **arguments: Any) -> dict[str, Any]:
@@ -45,13 +22,26 @@ def call(name: str, **arguments: Any) -> dict[str, Any]:
     return {"name": name, "arguments": arguments}
 
 
-def two_hunk_fix() -> list[dict[str, Any]]:
+def turn(text: str, *calls: dict[str, Any]) -> Turn:
+    """A model turn: text and tool calls."""
+    return {"text": text, "tool_calls": list(calls)}
+
+
+FINISH = turn("Done.", call("finish", summary="fixed mean and median"))
+
+
+def two_hunk_fix() -> list[Turn]:
     """Turn 1 proposes a good hunk and a bad one; turn 2 fixes median; turn 3 finishes."""
     return [
-        {
-            "text": "Two changes: the mean, and the report.",
-            "tool_calls": [call("apply_diff", diff=FIX_MEAN + BREAK_REPORT)],
-        },
-        {"text": "Now the median.", "tool_calls": [call("apply_diff", diff=FIX_MEDIAN)]},
-        {"text": "Done.", "tool_calls": [call("finish", summary="fixed mean and median")]},
+        turn(
+            "Two changes: the mean, and the report.",
+            call("apply_diff", diff=FIX_MEAN + BREAK_REPORT),
+        ),
+        turn("Now the median.", call("apply_diff", diff=FIX_MEDIAN)),
+        FINISH,
     ]
+
+
+def whole_fix() -> list[Turn]:
+    """One diff that fixes both functions (two hunks), then finish."""
+    return [turn("Fixing both.", call("apply_diff", diff=FIX_BOTH)), FINISH]

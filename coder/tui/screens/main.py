@@ -8,7 +8,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from coder.events import (
     AssistantDelta,
@@ -49,7 +49,11 @@ class MainScreen(Screen[None]):
         self._checks: dict[str, bool] = {}
 
     def compose(self) -> ComposeResult:
-        yield Transcript(id="transcript")
+        welcome = (
+            f"coder in {self.repo}: describe a task; proposed diffs open for review "
+            "(y/n per hunk, a all). /help lists commands."
+        )
+        yield Transcript(Static(Content(welcome), classes="notice"), id="transcript")
         yield PromptInput(placeholder=PLACEHOLDER, id="prompt")
         status = StatusBar(id="status")
         status.model = self.model
@@ -57,16 +61,16 @@ class MainScreen(Screen[None]):
         yield status
         yield Footer()
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self.query_one(PromptInput).focus()
-        await self.transcript.add_notice(
-            f"coder in {self.repo}: describe a task; proposed diffs open for review "
-            "(y/n per hunk, a all). /help lists commands."
-        )
 
     @property
     def transcript(self) -> Transcript:
         return self.query_one(Transcript)
+
+    def transcript_text(self) -> str:
+        """The transcript as plain text."""
+        return self.transcript.plain_text()
 
     @property
     def status(self) -> StatusBar:

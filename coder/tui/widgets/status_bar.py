@@ -45,17 +45,17 @@ class StatusBar(Widget):
         tokens = f"{_short(self.prompt_tokens)} in · {_short(self.completion_tokens)} out"
         return Content.assemble(
             (self.model, "bold"),
-            "  │  ",
+            " │ ",
             (self.approval, "$accent"),
-            "  │  ",
+            " │ ",
             (self.state, state_style),
-            "  │  ",
+            " │ ",
             f"turn {self.turn}",
-            "  │  ",
+            " │ ",
             tokens,
-            "  │  ",
+            " │ ",
             cost,
-            "  │  ",
+            " │ ",
             checks,
         )
 

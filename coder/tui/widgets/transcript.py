@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.content import Content
-from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets import Collapsible, Log, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from coder.tui.widgets.tool_block import ToolBlock
@@ -31,8 +32,8 @@ class Transcript(VerticalScroll):
     Transcript Collapsible { border: none; padding: 0; margin: 0 0 1 0; }
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *children: Widget, **kwargs: Any) -> None:
+        super().__init__(*children, **kwargs)
         self._markdown: Markdown | None = None
         self._stream: MarkdownStream | None = None
         self._streamed = ""
@@ -117,6 +118,18 @@ class Transcript(VerticalScroll):
                 collapsed=collapsed,
             )
         )
+
+    def plain_text(self) -> str:
+        """Everything shown, as plain text (titles, notices, markdown source, outputs)."""
+        parts: list[str] = []
+        for widget in self.query("Static, Markdown, CollapsibleTitle, Log"):
+            if isinstance(widget, Markdown):
+                parts.append(widget.source)
+            elif isinstance(widget, Log):
+                parts.append("\n".join(widget.lines))
+            elif isinstance(widget, Static):
+                parts.append(str(widget.content))
+        return "\n".join(parts)
 
     async def clear(self) -> None:
         """Remove every entry."""

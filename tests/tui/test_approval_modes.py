@@ -11,7 +11,7 @@ import pytest
 from coder.tui import make_app
 from coder.tui.screens.confirm import CommandScreen
 from coder.tui.screens.review import ReviewScreen
-from tests.tui.conftest import sent_to_model, settings_for, wait_for
+from tests.tui.conftest import sent_to_model, settings_for
 from tests.tui.scripts import FINISH, FIX_BOTH, call, turn
 from tests.tui.test_review_flow import finish_run, submit
 

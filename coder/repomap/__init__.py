@@ -1,0 +1,408 @@
+"""The repo map: a ranked, token-budgeted outline of a repository, built with tree-sitter.
+
+`RepoMap` is the facade the tools, the TUI and `coder map` use; `focus_terms` pulls likely
+paths and identifiers out of task text to seed the ranking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import os
+import re
+import stat
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import astuple, dataclass
+from pathlib import Path
+
+from coder.repomap.cache import Stat, TagCache
+from coder.repomap.languages import GRAMMARS, MAX_FILE_BYTES, language_for
+from coder.repomap.rank import Graph, Shape, build_graph, pagerank
+from coder.repomap.render import Item, estimate_tokens, fit
+from coder.repomap.tags import Definition, Parsed, decode_names, digest
+from coder.workspace import SAFE_GIT, Workspace
+
+__all__ = ["MapStats", "RepoMap", "focus_terms"]
+
+CACHE_FORMAT = "3"
+"""Bump when the stored tag format changes; query edits invalidate the cache on their own."""
+
+PINNED_PER_FILE = 30
+"""At most this many definitions of each focused file go before everything else."""
+
+
+@dataclass(frozen=True)
+class MapStats:
+    """What the last `refresh` saw and how long each stage took."""
+
+    files: int
+    """Source files in the map (tagged, not skipped)."""
+    tags: int
+    """Definitions plus references over those files."""
+    parsed: int
+    """Files parsed by this refresh (0 when nothing changed)."""
+    scan_s: float
+    parse_s: float
+    rank_s: float
+    """Time of the last ranking (by `render`), 0 before the first."""
+
+
+def _cache_version() -> str:
+    digest = hashlib.blake2b(CACHE_FORMAT.encode(), digest_size=12)
+    for grammar in sorted(GRAMMARS.values(), key=lambda g: g.name):
+        digest.update(grammar.name.encode())
+        for path in grammar.query_paths:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def default_cache_path(root: Path) -> Path | None:
+    """<repo>/.git/coder/repomap.sqlite when .git is a directory; None (memory) otherwise."""
+    git_dir = root / ".git"
+    return git_dir / "coder" / "repomap.sqlite" if git_dir.is_dir() else None
+
+
+def _fingerprint(entries: Iterable[tuple[str, str]]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for path, value in sorted(entries):
+        digest.update(f"{path}\0{value}\n".encode())
+    return digest.hexdigest()
+
+
+class RepoMap:
+    """Definitions and references of every source file, ranked and rendered on demand.
+
+    State is loaded from the cache lazily: a refresh that finds nothing changed reads only the
+    stat rows, and a render whose ranking is cached reads only the files it shows.
+    """
+
+    def __init__(self, ws: Workspace, cache_path: Path | None = None) -> None:
+        self.ws = ws
+        path = cache_path if cache_path is not None else default_cache_path(ws.root)
+        self.cache = TagCache(path, _cache_version())
+        self._stats: dict[str, Stat] | None = None
+        self._languages: dict[str, str] = {}
+        self._shapes: dict[str, Shape] | None = None
+        self._defs: dict[str, tuple[Definition, ...]] = {}
+        self._graph: Graph | None = None
+        self._content = ""
+        self._structure = ""
+        self._rendered: dict[tuple[object, ...], str] = {}
+        self._last = MapStats(0, 0, 0, 0.0, 0.0, 0.0)
+
+    @property
+    def notice(self) -> str | None:
+        """Why the cache fell back to memory, if it did (also issued as a warning)."""
+        return self.cache.notice
+
+    @property
+    def stats(self) -> MapStats:
+        """Figures of the last refresh and ranking."""
+        return self._last
+
+    # ---- indexing ----------------------------------------------------------------------
+
+    def _list_files(self) -> list[str]:
+        """Tracked plus untracked-not-ignored files (like `Workspace.list_files`, without its
+        per-file checks: `_scan` stats every file anyway)."""
+        proc = subprocess.run(
+            [*SAFE_GIT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=self.ws.root,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+        )
+        if proc.returncode != 0:
+            return self.ws.list_files()
+        return sorted({n for n in proc.stdout.decode("utf-8", "replace").split("\0") if n})
+
+    def _scan(self) -> dict[str, tuple[str, int, int]]:
+        found: dict[str, tuple[str, int, int]] = {}
+        root = str(self.ws.root)
+        for path in self._list_files():
+            language = language_for(path)
+            if language is None:
+                continue
+            try:
+                st = os.stat(os.path.join(root, path))
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_FILE_BYTES:
+                found[path] = (language, st.st_size, st.st_mtime_ns)
+        return found
+
+    def refresh(self) -> MapStats:
+        """Scan the files and re-parse the changed ones (in parallel when many changed)."""
+        start = time.perf_counter()
+        if self._stats is None:
+            self._stats = self.cache.stats()
+        stats = self._stats
+        found = self._scan()
+        removed = [p for p in stats if p not in found]
+        suspects = [
+            p
+            for p, (_, size, mtime) in found.items()
+            if p not in stats or (stats[p].size, stats[p].mtime_ns) != (size, mtime)
+        ]
+        restat: list[tuple[str, Stat]] = []
+        jobs: list[tuple[str, str, int]] = []
+        for path in suspects:
+            language, size, mtime = found[path]
+            known = stats.get(path)
+            if known is not None and len(suspects) < 256:
+                # Size or mtime moved: the hash decides whether to parse again.
+                try:
+                    data = (self.ws.root / path).read_bytes()
+                except OSError:
+                    continue
+                if digest(data) == known.digest:
+                    restat.append((path, known._replace(size=size, mtime_ns=mtime)))
+                    continue
+            jobs.append((path, language, size))
+        scan_s = time.perf_counter() - start
+
+        start = time.perf_counter()
+        tagged: list[tuple[Parsed, int, int]] = []
+        if jobs:
+            from coder.repomap.tags import tag_files  # tree_sitter only when parsing
+
+            for parsed in tag_files(self.ws.root, jobs):
+                _, size, mtime = found[parsed.path]
+                tagged.append((parsed, size, mtime))
+        for path in removed:
+            del stats[path]
+            self._forget(path)
+        for path, new_stat in restat:
+            stats[path] = new_stat
+        for parsed, size, mtime in tagged:
+            stats[parsed.path] = Stat(size, mtime, parsed.digest, parsed.shape, parsed.tags)
+            self._forget(parsed.path)
+            if self._shapes is not None and parsed.names is not None:
+                self._shapes[parsed.path] = decode_names(parsed.names)
+        self._languages = {p: lang for p, (lang, _, _) in found.items()}
+        self.cache.update(tagged, restat, removed)
+        mapped = [(p, s) for p, s in stats.items() if s.shape]
+        self._content = _fingerprint((p, s.digest) for p, s in mapped)
+        structure = _fingerprint((p, s.shape) for p, s in mapped)
+        if structure != self._structure:
+            self._structure, self._graph = structure, None
+        parse_s = time.perf_counter() - start
+        n_tags = sum(s.tags for _, s in mapped)
+        self._last = MapStats(len(mapped), n_tags, len(tagged), scan_s, parse_s, self._last.rank_s)
+        return self._last
+
+    def _forget(self, path: str) -> None:
+        self._defs.pop(path, None)
+        if self._shapes is not None:
+            self._shapes.pop(path, None)
+
+    def _ensure_fresh(self) -> dict[str, Stat]:
+        if self._stats is None:
+            self.refresh()
+        assert self._stats is not None
+        return self._stats
+
+    def _load_shapes(self) -> dict[str, Shape]:
+        if self._shapes is None:
+            stats = self._ensure_fresh()
+            shapes = self.cache.shapes()
+            lost = [p for p, s in stats.items() if s.shape and p not in shapes]
+            if lost:
+                # The cache lost rows (it fell back to memory): parse those files again.
+                for path in lost:
+                    del stats[path]
+                self.refresh()
+                shapes = self.cache.shapes()
+            self._shapes = {p: shapes[p] for p, s in stats.items() if s.shape and p in shapes}
+        return self._shapes
+
+    def _load_defs(self, paths: Iterable[str]) -> dict[str, tuple[Definition, ...]]:
+        missing = [p for p in paths if p not in self._defs]
+        if missing:
+            self._defs.update(self.cache.defs(missing))
+        return self._defs
+
+    def _get_graph(self) -> Graph:
+        if self._graph is None:
+            self._graph = build_graph(self._load_shapes(), self._languages)
+        return self._graph
+
+    # ---- ranking and rendering ---------------------------------------------------------
+
+    def _resolve_focus(self, focus: Iterable[str]) -> tuple[list[str], list[str]]:
+        """Split focus items into repository files and identifiers defined somewhere."""
+        stats = self._ensure_fresh()
+        files: set[str] = set()
+        names: set[str] = set()
+        words: list[str] = []
+        for raw in focus:
+            item = raw.strip().strip("`'\"").removeprefix("./").rstrip("/")
+            if not item:
+                continue
+            if stats.get(item, Stat(0, 0, "", "", 0)).shape:
+                files.add(item)
+                continue
+            suffix = "/" + item
+            matches = [p for p, s in stats.items() if s.shape and p.endswith(suffix)]
+            if matches and ("/" in item or Path(item).suffix):
+                files.update(matches)
+                continue
+            words += [w for w in re.split(r"[^\w$]+", item) if w]
+        if words:
+            definers = self._get_graph().definers
+            names.update(w for w in words if w in definers)
+        return sorted(files), sorted(names)
+
+    def _rank(self, files: list[str], names: list[str], limit: int) -> tuple[list[Item], bool]:
+        """The focused definitions, then the best `limit` others, as (path, index in the
+        file's definitions); and whether that is every definition there is."""
+        key = json.dumps([self._structure, files, names, limit])
+        stored = self.cache.ranking(key)
+        if stored is not None:
+            entries, complete = json.loads(stored)
+            return [(path, index) for path, index in entries], complete
+        graph = self._get_graph()
+        shapes = self._load_shapes()
+        seeds = dict.fromkeys(files, 1.0)
+        for name in names:
+            for path in graph.definers[name]:
+                seeds[path] = seeds.get(path, 0.0) + 1.0 / len(graph.definers[name])
+        ranks = pagerank(graph, seeds)
+        referenced = graph.referenced
+        chosen: list[tuple[int, float, str, int]] = []
+        wanted = set(names)
+        for name in names:
+            for path in graph.definers[name]:
+                chosen += [(0, 0.0, path, i) for i, n in enumerate(shapes[path][0]) if n == name]
+
+        def scored(path: str) -> list[tuple[float, int]]:
+            defs = shapes[path][0]
+            weights = [1.0 + referenced.get(n, 0.0) for n in defs]
+            share = ranks[path] / sum(weights)
+            return [(-w * share, i) for i, w in enumerate(weights) if defs[i] not in wanted]
+
+        for path in files:
+            chosen += [(1, s, path, i) for s, i in sorted(scored(path))[:PINNED_PER_FILE]]
+        taken = {(path, i) for _, _, path, i in chosen}
+        # A definition scores at most its file's rank: stop once no file can beat the worst kept.
+        heap: list[tuple[float, str, int]] = []  # (score, path, index), lowest score first
+        for path in sorted(ranks, key=lambda p: (-ranks[p], p)):
+            if len(heap) >= limit and ranks[path] <= heap[0][0]:
+                break
+            for negative, i in scored(path):
+                if (path, i) in taken:
+                    continue
+                if len(heap) < limit:
+                    heapq.heappush(heap, (-negative, path, i))
+                elif -negative > heap[0][0]:
+                    heapq.heapreplace(heap, (-negative, path, i))
+        chosen += [(2, -score, path, i) for score, path, i in heap]
+        chosen.sort()
+        result = [(path, i) for _, _, path, i in chosen]
+        complete = len(heap) < limit
+        self.cache.store_ranking(key, json.dumps([result, complete]))
+        return result, complete
+
+    def render(
+        self,
+        tokens: int = 1024,
+        focus: Iterable[str] = (),
+        count_tokens: Callable[[str], int] | None = None,
+    ) -> str:
+        """The map within about `tokens` tokens, ranked around `focus` (paths or identifiers).
+
+        Identical output for identical files, focus and budget, so it can sit in a cached
+        prompt prefix.
+        """
+        self._ensure_fresh()
+        focus = tuple(sorted({f.strip() for f in focus if f.strip()}))
+        key = (self._content, focus, tokens, count_tokens)
+        if key in self._rendered:
+            return self._rendered[key]
+        start = time.perf_counter()
+        files, names = self._resolve_focus(focus)
+        counter = count_tokens or estimate_tokens
+        # Rank a few more definitions than the budget is likely to show; more if they all fit.
+        limit = max(32, tokens // 8)
+        while True:
+            ranked, complete = self._rank(files, names, limit)
+            defs = self._load_defs(sorted({path for path, _ in ranked}))
+            items = [(p, i) for p, i in ranked if p in defs and i < len(defs[p])]
+            text, used = fit(items, defs, tokens, counter)
+            if used < len(items) or complete:
+                break
+            limit *= 4
+        self._last = MapStats(*astuple(self._last)[:5], time.perf_counter() - start)
+        self._rendered = {key: text}
+        return text
+
+    # ---- lookups -----------------------------------------------------------------------
+
+    def find_symbol(self, name: str) -> list[str]:
+        """Definitions of `name` as "path:line: signature line"."""
+        shapes = self._load_shapes()
+        paths = sorted(p for p, (names, _) in shapes.items() if name in names)
+        defs = self._load_defs(paths)
+        return [
+            f"{path}:{d.line}: {d.text.strip()}"
+            for path in paths
+            for d in defs.get(path, ())
+            if d.name == name
+        ]
+
+    def find_references(self, name: str) -> list[str]:
+        """References to `name` as "path:line: source line"."""
+        shapes = self._load_shapes()
+        found = []
+        paths = sorted(p for p, (_, refs) in shapes.items() if name in refs)
+        if paths:
+            from coder.repomap.tags import reference_lines  # tree_sitter only when needed
+
+            for path in paths:
+                try:
+                    data = (self.ws.root / path).read_bytes()
+                except OSError:
+                    continue
+                lines = data.decode("utf-8", "replace").splitlines()
+                for line in reference_lines(data, self._languages[path], name):
+                    text = lines[line - 1].strip() if line <= len(lines) else ""
+                    found.append(f"{path}:{line}: {text}")
+        return found
+
+
+_PATH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.[A-Za-z][\w+]{0,5})(?::\d+)?(?![\w/])")
+_CODE = re.compile(r"`([^`\n]{1,80})`")
+_IDENT = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\b")
+
+
+def _looks_like_code(word: str) -> bool:
+    return (
+        "_" in word.strip("_")
+        or word.startswith("__")
+        or (any(c.isupper() for c in word[1:]) and any(c.islower() for c in word))
+    )
+
+
+def focus_terms(text: str) -> list[str]:
+    """Likely file paths and identifiers mentioned in `text`, in order of first mention.
+
+    Paths are words with a slash or a file extension; identifiers are words in backticks,
+    words followed by `(`, and snake_case, dunder or camelCase words. Plain English words are
+    left out, so a task description seeds the ranking only with what names code.
+    """
+    found: dict[str, None] = {}
+    for match in _PATH.finditer(text):
+        found.setdefault(match.group(1))
+    for match in _CODE.finditer(text):
+        for word in _IDENT.findall(match.group(1)):
+            if len(word) > 2:
+                found.setdefault(word)
+    for match in _IDENT.finditer(text):
+        word = match.group(1)
+        follows_paren = text[match.end() : match.end() + 1] == "("
+        if len(word) > 2 and (follows_paren or _looks_like_code(word)):
+            found.setdefault(word)
+    paths = [t for t in found if "." in t]
+    return [t for t in found if t in paths or not any(t in p.split("/")[-1] for p in paths)]

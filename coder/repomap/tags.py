@@ -1,0 +1,240 @@
+"""Parse source files with tree-sitter and run our tags queries: definitions and references.
+
+The only module that imports `tree_sitter` and the grammar wheels, lazily on first use. It also
+runs the cold build in parallel worker processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import multiprocessing
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from coder.repomap.languages import GRAMMARS, MAX_FILE_BYTES
+
+
+class Definition(NamedTuple):
+    """A named definition found by a `@definition.<kind>` capture."""
+
+    name: str
+    kind: str
+    """class, function, method, interface, module, type, constant, macro, …"""
+    line: int
+    """1-based line of the name: the signature line."""
+    end_line: int
+    """1-based last line of the whole definition (for nesting methods under classes)."""
+    text: str
+    """The signature line as written (indentation kept, trailing space stripped)."""
+
+
+class FileTags(NamedTuple):
+    """Everything the map knows about one file."""
+
+    defs: tuple[Definition, ...]
+    refs: dict[str, int]
+    """Referenced name → number of references in this file."""
+
+
+class Parsed(NamedTuple):
+    """One file read and tagged, already encoded for the cache (workers do the encoding)."""
+
+    path: str
+    digest: str
+    shape: str
+    """Digest of what ranking sees (definition names, reference counts); "" when skipped."""
+    tags: int
+    """Number of definitions plus references."""
+    names: str | None
+    """JSON [definition names in line order, {reference: count}]; None when skipped."""
+    defs: str | None
+    """JSON list of definitions, each [name, kind, line, end_line, text]; None when skipped."""
+
+
+_LOADED: dict[str, tuple[Any, Any]] = {}
+"""Grammar name → (Parser, Query), built once per process."""
+
+PARALLEL_MIN_BYTES = 2_000_000
+"""Below this much source, worker processes cost more than they save."""
+
+
+def digest(data: bytes) -> str:
+    """Content hash used to confirm that a file whose size or mtime changed really changed."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def encode(tags: FileTags) -> tuple[str, str, str]:
+    """(shape digest, names JSON, defs JSON) of a file's tags, as the cache stores them.
+
+    The shape digest covers what ranking sees, so edits that keep it (bodies, comments, moved
+    lines) leave the ranking as it was.
+    """
+    names = json.dumps([[d.name for d in tags.defs], tags.refs], separators=(",", ":"))
+    defs = json.dumps([list(d) for d in tags.defs], separators=(",", ":"))
+    return hashlib.blake2b(names.encode("utf-8"), digest_size=16).hexdigest(), names, defs
+
+
+def decode_names(text: str) -> tuple[tuple[str, ...], dict[str, int]]:
+    """Inverse of the names part of `encode`."""
+    names, refs = json.loads(text)
+    return tuple(names), refs
+
+
+def decode_defs(text: str) -> tuple[Definition, ...]:
+    """Inverse of the defs part of `encode`."""
+    return tuple(Definition(*d) for d in json.loads(text))
+
+
+def _grammar(language: str) -> tuple[Any, Any]:
+    loaded = _LOADED.get(language)
+    if loaded is None:
+        import tree_sitter
+
+        grammar = GRAMMARS[language]
+        module = importlib.import_module(grammar.module)
+        lang = tree_sitter.Language(getattr(module, grammar.function)())
+        source = "\n".join(path.read_text(encoding="utf-8") for path in grammar.query_paths)
+        query = tree_sitter.Query(lang, source)
+        loaded = _LOADED[language] = (tree_sitter.Parser(lang), query)
+    return loaded
+
+
+def _matches(data: bytes, language: str) -> list[tuple[int, dict[str, list[Any]]]]:
+    import tree_sitter
+
+    parser, query = _grammar(language)
+    tree = parser.parse(data)
+    return tree_sitter.QueryCursor(query).matches(tree.root_node)  # type: ignore[no-any-return]
+
+
+def _line_text(data: bytes, offset: int) -> str:
+    start = data.rfind(b"\n", 0, offset) + 1
+    end = data.find(b"\n", offset)
+    if end < 0:
+        end = len(data)
+    return data[start:end].decode("utf-8", "replace").rstrip()
+
+
+def extract(data: bytes, language: str) -> FileTags:
+    """Parse `data` as `language` and collect its definitions and reference counts."""
+    defs: dict[tuple[str, int], Definition] = {}
+    def_starts: set[int] = set()
+    refs: list[tuple[str, int]] = []
+    for _, captures in _matches(data, language):
+        names = captures.get("name")
+        if not names:
+            continue
+        node = names[0]
+        name = data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        for capture, nodes in captures.items():
+            if capture.startswith("reference."):
+                refs.append((name, node.start_byte))
+                break
+            if capture.startswith("definition."):
+                def_starts.add(node.start_byte)
+                line = node.start_point[0] + 1
+                known = defs.get((name, line))
+                # Two patterns may tag one node (function, then method): the specific one wins.
+                if known is None or (known.kind == "function" and capture == "definition.method"):
+                    defs[(name, line)] = Definition(
+                        name,
+                        capture[11:],
+                        line,
+                        max(line, nodes[0].end_point[0] + 1),
+                        _line_text(data, node.start_byte),
+                    )
+                break
+    # A broad reference pattern (every type identifier) also sees the names being defined.
+    counts = Counter(name for name, start in refs if start not in def_starts)
+    ordered = tuple(sorted(defs.values(), key=lambda d: (d.line, d.name)))
+    return FileTags(ordered, dict(counts))
+
+
+def reference_lines(data: bytes, language: str, name: str) -> list[int]:
+    """1-based lines where `name` is referenced (by a `@reference.*` capture)."""
+    wanted = name.encode("utf-8")
+    lines: dict[int, int] = {}
+    def_starts: set[int] = set()
+    for _, captures in _matches(data, language):
+        names = captures.get("name")
+        if not names or data[names[0].start_byte : names[0].end_byte] != wanted:
+            continue
+        node = names[0]
+        if any(c.startswith("definition.") for c in captures):
+            def_starts.add(node.start_byte)
+        elif any(c.startswith("reference.") for c in captures):
+            lines[node.start_byte] = node.start_point[0] + 1
+    return sorted({line for start, line in lines.items() if start not in def_starts})
+
+
+def is_binary(data: bytes) -> bool:
+    """A NUL byte in the first 8 KiB marks a binary file."""
+    return b"\0" in data[:8192]
+
+
+def tag_file(root: Path, path: str, language: str) -> Parsed | None:
+    """Read, hash and tag one file; None when it vanished or cannot be read."""
+    try:
+        data = (root / path).read_bytes()
+    except OSError:
+        return None
+    if len(data) > MAX_FILE_BYTES or is_binary(data):
+        return Parsed(path, digest(data), "", 0, None, None)
+    tags = extract(data, language)
+    shape, names, defs = encode(tags)
+    count = len(tags.defs) + sum(tags.refs.values())
+    return Parsed(path, digest(data), shape, count, names, defs)
+
+
+def _tag_chunk(root: str, jobs: list[tuple[str, str]]) -> list[Parsed]:
+    base = Path(root)
+    return [p for p in (tag_file(base, path, lang) for path, lang in jobs) if p is not None]
+
+
+def _worker_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def tag_files(
+    root: Path, jobs: Sequence[tuple[str, str, int]], workers: int | None = None
+) -> Iterator[Parsed]:
+    """Tag (path, language, size) jobs; in worker processes when there is enough to parse."""
+    workers = workers or _worker_count()
+    total = sum(size for _, _, size in jobs)
+    if workers < 2 or total < PARALLEL_MIN_BYTES or len(jobs) < 16:
+        for path, language, _ in jobs:
+            parsed = tag_file(root, path, language)
+            if parsed is not None:
+                yield parsed
+        return
+    # Largest files first, spread over several chunks per worker, so no worker idles at the end.
+    ordered = sorted(jobs, key=lambda job: -job[2])
+    chunk_bytes = max(total // (workers * 6), 1)
+    chunks: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    size_so_far = 0
+    for path, language, size in ordered:
+        current.append((path, language))
+        size_so_far += size
+        if size_so_far >= chunk_bytes:
+            chunks.append(current)
+            current, size_so_far = [], 0
+    if current:
+        chunks.append(current)
+    # fork is cheapest, but forking a process that runs other threads can deadlock in the child.
+    method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_tag_chunk, str(root), chunk) for chunk in chunks]
+        for future in as_completed(futures):
+            yield from future.result()

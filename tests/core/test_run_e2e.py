@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,17 +15,6 @@ from tests.conftest import FIXTURES, git
 
 CHECK = f"{shlex.quote(sys.executable)} -m pytest -q -p no:cacheprovider"
 SCRIPTS = FIXTURES / "scripts"
-
-
-@pytest.fixture
-def textutil(tmp_path: Path) -> Path:
-    """The textutil fixture (slugify drops capitals) as a committed git repository."""
-    repo = tmp_path / "textutil"
-    shutil.copytree(FIXTURES / "repos" / "textutil", repo)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "initial")
-    return repo
 
 
 def coder(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,52 @@
+"""Ctrl-C during `coder run`: the running command's process group dies, the run ends cleanly."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.core.test_run_e2e import CHECK
+
+
+def test_ctrl_c_stops_the_command_and_ends_with_interrupted(
+    textutil: Path,
+    scripted_server: Any,
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "still-running"
+    server = scripted_server(
+        [
+            {
+                "tool_calls": [
+                    {"name": "run", "arguments": {"command": f"sleep 3 && touch {marker}"}}
+                ]
+            },
+            {"text": "should never be asked", "repeat": True},
+        ]
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coder", "run", "fix it", "--repo", str(textutil),
+         "--base-url", server.base_url, "--model", "m", "--check", CHECK, "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if json.loads(line)["type"] == "tool_called":
+            break
+    time.sleep(0.5)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    rest, stderr = proc.communicate(timeout=10)
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == 1, stderr
+    last = json.loads(rest.splitlines()[-1])
+    assert (last["type"], last["outcome"]) == ("finished", "interrupted")
+    assert len(server.received) == 1
+    time.sleep(3)
+    assert not marker.exists()
+    assert "Traceback" not in stderr

@@ -48,9 +48,9 @@ class Tally:
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=True, errors="replace"
-    ).stdout
+    """git's output as text, byte for byte: no newline translation, bad UTF-8 kept."""
+    out = subprocess.run(["git", *args], cwd=repo, capture_output=True, check=True).stdout
+    return out.decode("utf-8", "surrogateescape")
 
 
 def blob(repo: Path, rev: str, path: str) -> bytes | None:
@@ -149,9 +149,13 @@ MAKERS: dict[str, Callable[[str, random.Random], str]] = {
 def unique_placement(commit: Commit, variant: str) -> bool:
     """Whether the variant says where each hunk goes: its numbers are right, or each hunk's
     old lines occur exactly once in the parent's file."""
+    files = parse_patch(commit.diff).files
+    if variant == "headers":
+        # Without git's header lines, a hunkless change (empty new file, mode) says nothing.
+        return all(h.kind == "change" for fp in files for h in fp.hunks)
     if variant not in ("shifted", "nonumbers"):
         return True
-    for fp in parse_patch(commit.diff).files:
+    for fp in files:
         data = commit.before.get(fp.source_path)
         lines = data.decode("utf-8", "surrogateescape").split("\n") if data else []
         if fp.is_new:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from coder.diff.parse import FilePatch, Hunk, Patch
 from coder.diff.place import (
     FileIndex,
+    Lines,
     Placement,
     Target,
     indent_shift,
@@ -286,7 +287,7 @@ def _place_all(
     if any(r.status == "rejected" for r in results):
         return results, file_lines, base.final_newline
 
-    def adjust(text: str, p: Placement, trimmed: list[tuple[str, str]]) -> str:
+    def adjust(text: str, p: Placement, trimmed: Lines) -> str:
         if p.status not in ("whitespace", "fuzzy"):
             return text
         shift = indent_shift(file_lines, p, trimmed)

@@ -2,7 +2,8 @@
 
 A normalising pass first finds the diff inside fences and prose, recounts hunk bodies,
 fills in missing file headers and line numbers; `unidiff` then parses the canonical text.
-The only module that imports `unidiff`.
+The only module that imports `unidiff`. Over 400 lines because the model-quirk rules
+(fences, counts, headers, paths, CRLF) and the types they produce belong together.
 """
 
 from __future__ import annotations
@@ -307,9 +308,8 @@ def _raw_files(lines: list[str]) -> list[_RawFile]:
             )
             continue
         # Prose between diffs: ends any git header block, otherwise ignored.
-        in_git_header = (
-            False if not line.startswith(("index ", "Index: ", "====")) else in_git_header
-        )
+        if not line.startswith(("Index: ", "====")):
+            in_git_header = False
         i += 1
     return files
 

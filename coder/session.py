@@ -17,7 +17,8 @@ from coder.conversation import Conversation, SystemText, TokenUsage, UserText
 from coder.events import Notice, SessionStarted, ToolOutput
 from coder.protocols import Approver, EventSink, Provider
 from coder.providers import get_provider
-from coder.tools import ToolContext, ToolRegistry, default_tools
+from coder.repomap import RepoMap, focus_terms
+from coder.tools import ToolContext, ToolRegistry, default_tools, small_model_tools
 from coder.workspace import Workspace
 
 __all__ = ["Outcome", "Session", "build_session"]
@@ -53,6 +54,9 @@ class Session:
         self.conversation = Conversation()
         self.conversation.set_section("system", SystemText(prompts.render("system", self.variant)))
         self.checkpoint: checkpoints.Checkpoint | None = None
+        small = self.variant == "small"
+        self.repo_map_tokens = settings.repo_map_tokens or (1024 if small else 4096)
+        self.map = RepoMap(self.workspace)
         self.ctx = ToolContext(
             ws=self.workspace,
             approver=approver,
@@ -61,20 +65,15 @@ class Session:
             check_timeout_s=settings.check_timeout_s,
             on_output=lambda call_id, text: sink.emit(ToolOutput(call_id, text)),
             cancel=threading.Event(),
+            repo_map=self.map,
+            repo_map_tokens=self.repo_map_tokens,
         )
         config = AgentConfig(
-            max_turns=settings.max_turns,
-            prompt_variant=self.variant,
-            check_after_edit=self.variant == "small",
+            max_turns=settings.max_turns, prompt_variant=self.variant, check_after_edit=small
         )
+        tools = ToolRegistry(small_model_tools() if small else default_tools())
         self.agent = Agent(
-            provider,
-            ToolRegistry(default_tools()),
-            self.ctx,
-            sink,
-            self.conversation,
-            config,
-            price=self._price,
+            provider, tools, self.ctx, sink, self.conversation, config, price=self._price
         )
 
     def _price(self, usage: TokenUsage) -> float | None:
@@ -102,7 +101,22 @@ class Session:
                 self.sink.emit(
                     Notice("no checks: finish will be accepted without tests", "warning")
                 )
+            self._add_repo_map(task)
         return self.agent.run(task)
+
+    def _add_repo_map(self, task: str) -> None:
+        """Put the ranked map before the task; it stays fixed, a stable cached prefix."""
+        text = self.repo_map(focus_terms(task))
+        if self.map.notice:
+            self.sink.emit(Notice(self.map.notice, "warning"))
+        if text.strip():
+            body = prompts.render("repo_map", self.variant, repo_map=text)
+            self.conversation.set_section("repo_map", UserText(body))
+
+    def repo_map(self, focus: list[str] | None = None) -> str:
+        """The rendered repo map (ranked around `focus` and the files edited so far)."""
+        self.map.refresh()
+        return self.map.render(self.repo_map_tokens, [*(focus or []), *self.ctx.edited_paths])
 
     def interrupt(self) -> None:
         """Stop the current model turn or command soon (thread-safe)."""
@@ -149,9 +163,3 @@ class Session:
 def build_session(settings: Settings, sink: EventSink, approver: Approver) -> Session:
     """Build a session from settings: the provider is chosen here."""
     return Session(settings, sink, approver, get_provider(settings))
-
-
-def add_repo_map(session: Session, text: str) -> None:
-    """Put a rendered repo map in the conversation's repo-map section (before the task)."""
-    body = prompts.render("repo_map", session.variant, repo_map=text)
-    session.conversation.set_section("repo_map", UserText(body))

@@ -279,6 +279,8 @@ class RepoMap:
 
         def scored(path: str) -> list[tuple[float, int]]:
             defs = shapes[path][0]
+            if not defs:
+                return []
             weights = [1.0 + referenced.get(n, 0.0) for n in defs]
             share = ranks[path] / sum(weights)
             return [(-w * share, i) for i, w in enumerate(weights) if defs[i] not in wanted]

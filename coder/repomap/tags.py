@@ -206,12 +206,15 @@ def _worker_count() -> int:
 
 
 def tag_files(
-    root: Path, jobs: Sequence[tuple[str, str, int]], workers: int | None = None
+    root: Path,
+    jobs: Sequence[tuple[str, str, int]],
+    workers: int | None = None,
+    parallel_min_bytes: int = PARALLEL_MIN_BYTES,
 ) -> Iterator[Parsed]:
     """Tag (path, language, size) jobs; in worker processes when there is enough to parse."""
-    workers = workers or _worker_count()
+    workers = min(workers or _worker_count(), len(jobs))
     total = sum(size for _, _, size in jobs)
-    if workers < 2 or total < PARALLEL_MIN_BYTES or len(jobs) < 16:
+    if workers < 2 or total < parallel_min_bytes:
         for path, language, _ in jobs:
             parsed = tag_file(root, path, language)
             if parsed is not None:

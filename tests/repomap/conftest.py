@@ -15,7 +15,9 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "repomap"
 def commit_all(repo: Path) -> None:
     """Stage and commit everything in `repo` (which must be a git repository)."""
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
-    subprocess.run(["git", "commit", "-q", "-m", "update"], cwd=repo, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "update"], cwd=repo, check=True, capture_output=True
+    )
 
 
 @pytest.fixture

@@ -46,7 +46,11 @@ EXPECTED: dict[str, tuple[set[tuple[str, str, int]], set[str]]] = {
         {"Shape", "Side", "Square", "scale", "area"},
     ),
     "widget.tsx": (
-        {("WidgetProps", "interface", 4), ("Widget", "function", 8), ("formatArea", "function", 13)},
+        {
+            ("WidgetProps", "interface", 4),
+            ("Widget", "function", 8),
+            ("formatArea", "function", 13),
+        },
         {"Square", "WidgetProps", "totalArea", "formatArea"},
     ),
     "shapes.go": (
@@ -193,3 +197,15 @@ def test_predicates_in_queries_are_honoured() -> None:
     assert set(js.refs) == {"load"}
     tsx = extract(b"const a = <div><Widget /></div>;\n", "tsx")
     assert set(tsx.refs) == {"Widget"}
+
+
+def test_parallel_tagging_gives_the_same_rows_as_serial_tagging() -> None:
+    from coder.repomap.tags import tag_files
+
+    jobs = [
+        (name, language_for(name) or "", (LANGS / name).stat().st_size) for name in sorted(EXPECTED)
+    ]
+    serial = sorted(tag_files(LANGS, jobs, workers=1))
+    parallel = sorted(tag_files(LANGS, jobs, workers=2, parallel_min_bytes=0))
+    assert parallel == serial
+    assert len(serial) == len(EXPECTED)

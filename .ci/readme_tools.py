@@ -1,20 +1,20 @@
-"""Generate README's tool table from the tool registry; `--check` fails when it drifts."""
+"""Generate README's tool tables from the tool registry; `--check` fails when they drift."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from coder.tools import ToolRegistry, default_tools
+from coder.tools import Tool, ToolRegistry, default_tools, small_model_tools
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-START, END = "<!-- tools:start -->", "<!-- tools:end -->"
+SECTIONS = {"tools": default_tools, "small-tools": small_model_tools}
 
 
-def table() -> str:
-    """The markdown table of every tool offered to the model."""
+def table(tools: list[Tool]) -> str:
+    """The markdown table of the given tools."""
     rows = ["| tool | parameters | what it does |", "| --- | --- | --- |"]
-    for spec in ToolRegistry(default_tools()).specs():
+    for spec in ToolRegistry(tools).specs():
         props = spec.parameters["properties"]
         required = set(spec.parameters["required"])
         params = ", ".join(
@@ -25,11 +25,21 @@ def table() -> str:
     return "\n".join(rows)
 
 
+def render(text: str) -> str:
+    """README text with every generated section brought up to date."""
+    for name, tools in SECTIONS.items():
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        head, found, rest = text.partition(start)
+        if not found:
+            raise SystemExit(f"README.md lacks the marker {start}")
+        _, _, tail = rest.partition(end)
+        text = f"{head}{start}\n{table(tools())}\n{end}{tail}"
+    return text
+
+
 def main() -> int:
     text = README.read_text(encoding="utf-8")
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    updated = f"{head}{START}\n{table()}\n{END}{tail}"
+    updated = render(text)
     if "--check" in sys.argv:
         if updated != text:
             print("README.md tool table is stale: run python .ci/readme_tools.py", file=sys.stderr)

@@ -20,7 +20,7 @@ from coder.diff.place import (
     place,
     splice,
 )
-from coder.errors import WorkspaceError
+from coder.errors import PatchError, WorkspaceError
 from coder.workspace import Workspace
 
 NEW_FILE_MODE = 0o644
@@ -213,14 +213,18 @@ class _Run:
         return out
 
     def write(self, paths: list[str]) -> None:
+        """Write every changed file; if one write fails, put back those already written."""
         done: list[str] = []
         try:
             for path in paths:
                 self._store(path, self.files[path])
                 done.append(path)
-        except BaseException:
+        except BaseException as exc:
+            failed = paths[len(done)]
             for path in done:
                 self._store(path, self.originals[path])
+            if isinstance(exc, OSError):
+                raise PatchError(f"could not write {failed}: {exc.strerror or exc}") from exc
             raise
 
     def _store(self, path: str, content: _Content) -> None:

@@ -215,3 +215,14 @@ def test_unified_diff_output_applies_back_for_every_edit_shape(tmp_path: Path) -
         ws = make(tmp_path, {name: old})
         assert apply_patch(unified_diff(name, old, new), ws).ok, (old, new)
         assert (tmp_path / name).read_bytes() == new.encode(), (old, new)
+
+
+def test_failed_write_puts_back_files_already_written(tmp_path: Path) -> None:
+    ws = make(tmp_path, {"a.txt": LINES, "blocker": "a file, not a folder\n"})
+    diff = unified_diff("a.txt", LINES, LINES + "more\n") + unified_diff(
+        "blocker/new.txt", None, "x\n"
+    )
+    with pytest.raises(PatchError, match="could not write blocker/new.txt"):
+        apply_patch(diff, ws)
+    assert (tmp_path / "a.txt").read_text() == LINES
+    assert (tmp_path / "blocker").read_text() == "a file, not a folder\n"

@@ -164,6 +164,13 @@ class _Run:
             raise _Rejected("binary diffs are not supported")
         source = self.load(fp.source_path)
         target = self.load(fp.path) if fp.path != fp.source_path else source
+        moving = fp.is_rename or fp.is_copy
+        where = fp.path
+        if not (moving or fp.is_new or fp.is_deleted) and fp.path != fp.source_path:
+            # Different ---/+++ names without git's rename lines: patch the one that
+            # exists in place, as GNU patch does, rather than guess at a rename.
+            where = fp.source_path if source.lines is not None else fp.path
+            source = target = self.load(where)
         changes = [(i, h) for i, h in chosen if h.kind == "change"]
         creating = fp.is_new or (
             source.lines is None and changes and all(not h.old_lines for _, h in changes)
@@ -175,8 +182,9 @@ class _Run:
         else:
             if source.lines is None:
                 raise _Rejected(f"no such file: {fp.source_path}")
-            if fp.is_rename and target.lines is not None:
-                raise _Rejected(f"rename target already exists: {fp.path}")
+            if moving and target.lines is not None:
+                kind = "rename" if fp.is_rename else "copy"
+                raise _Rejected(f"{kind} target already exists: {fp.path}")
             base = source
         results, lines, final_newline = _place_all(base, changes)
         if any(r.status == "rejected" for r in results):
@@ -197,7 +205,7 @@ class _Run:
                     mode |= (mode & 0o444) >> 2
             if fp.is_rename:
                 self.files[fp.source_path] = _Content(None)
-            self.files[fp.path] = _Content(lines, final_newline, mode)
+            self.files[where] = _Content(lines, final_newline, mode)
         return results + [_op_result(i, h, "exact", "") for i, h in chosen if h.kind != "change"]
 
     def changed(self) -> list[str]:

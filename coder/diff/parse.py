@@ -38,7 +38,7 @@ class Hunk:
     new_no_eol: bool = False
     kind: str = "change"
     """"change" for a real hunk; for a file operation that carries no lines, so per-hunk
-    approval can still select it: "rename", "delete", "create", "mode" or "binary"."""
+    approval can still select it: "rename", "copy", "delete", "create", "mode" or "binary"."""
     note: str = ""
     """For a file operation: what it does, in words."""
 
@@ -87,6 +87,9 @@ class FilePatch:
     is_new: bool = False
     is_deleted: bool = False
     is_rename: bool = False
+    """Git's "rename from/to": the source goes away."""
+    is_copy: bool = False
+    """Git's "copy from/to": the source stays."""
     is_binary: bool = False
     old_mode: str | None = None
     new_mode: str | None = None
@@ -379,6 +382,10 @@ def _file_paths(raw: _RawFile) -> tuple[str, str]:
         old = _unquote(ext["rename from"])
     if "rename to" in ext:
         new = _unquote(ext["rename to"])
+    if "copy from" in ext:
+        old = _unquote(ext["copy from"])
+    if "copy to" in ext:
+        new = _unquote(ext["copy to"])
     return old, new
 
 
@@ -456,7 +463,8 @@ def _file_patch(
         source_path=source,
         is_new=is_new,
         is_deleted=is_deleted,
-        is_rename=not is_new and not is_deleted and old != new,
+        is_rename="rename from" in raw.extended or "rename to" in raw.extended,
+        is_copy="copy from" in raw.extended or "copy to" in raw.extended,
         is_binary=pfile.is_binary_file or raw.binary,
         old_mode=raw.extended.get("old mode") or raw.extended.get("deleted file mode"),
         new_mode=raw.extended.get("new mode") or raw.extended.get("new file mode"),
@@ -499,6 +507,8 @@ def _add_file_operations(fp: FilePatch) -> None:
         return
     if fp.is_rename:
         fp.hunks.append(_op(fp, "rename", f"rename {fp.source_path} → {fp.path}"))
+    elif fp.is_copy:
+        fp.hunks.append(_op(fp, "copy", f"copy {fp.source_path} → {fp.path}"))
     elif fp.is_deleted:
         fp.hunks.append(_op(fp, "delete", f"delete {fp.path}"))
     elif fp.is_new:

@@ -193,7 +193,8 @@ def place(
         where = ", ".join(str(p + 1) for p in ambiguous[:5])
         return Placement(
             "rejected",
-            reason=f"ambiguous: matches equally well at lines {where}",
+            reason=f"ambiguous: matches equally well at lines {where}; "
+            "add context lines that tell them apart",
             candidates=ambiguous,
         )
     return Placement("rejected", reason="context and removed lines not found in the file")

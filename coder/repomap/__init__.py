@@ -19,8 +19,8 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from coder.repomap.cache import Stat, TagCache
-from coder.repomap.languages import GRAMMARS, MAX_FILE_BYTES, language_for
-from coder.repomap.rank import Graph, Shape, build_graph, pagerank
+from coder.repomap.languages import EXTENSIONS, GRAMMARS, MAX_FILE_BYTES, language_for
+from coder.repomap.rank import MAX_DEFINERS, Graph, Shape, build_graph, pagerank
 from coder.repomap.render import Item, estimate_tokens, fit
 from coder.repomap.tags import Definition, Parsed, decode_names, digest
 from coder.workspace import SAFE_GIT, Workspace
@@ -252,7 +252,8 @@ class RepoMap:
             words += [w for w in re.split(r"[^\w$]+", item) if w]
         if words:
             definers = self._get_graph().definers
-            names.update(w for w in words if w in definers)
+            # A name defined all over the repository (`run`, `get`) pins nothing.
+            names.update(w for w in words if 0 < len(definers.get(w, ())) <= MAX_DEFINERS)
         return sorted(files), sorted(names)
 
     def _rank(self, files: list[str], names: list[str], limit: int) -> tuple[list[Item], bool]:
@@ -316,7 +317,8 @@ class RepoMap:
         """The map within about `tokens` tokens, ranked around `focus` (paths or identifiers).
 
         Identical output for identical files, focus and budget, so it can sit in a cached
-        prompt prefix.
+        prompt prefix. The first call refreshes; later calls map the files as of the last
+        `refresh()`.
         """
         self._ensure_fresh()
         focus = tuple(sorted({f.strip() for f in focus if f.strip()}))
@@ -374,9 +376,21 @@ class RepoMap:
         return found
 
 
-_PATH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.[A-Za-z][\w+]{0,5})(?::\d+)?(?![\w/])")
+_PATH = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+(?:\.[A-Za-z][\w+]{0,5})?)(?::\d+)?(?![\w/])")
 _CODE = re.compile(r"`([^`\n]{1,80})`")
 _IDENT = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\b")
+_TEXT_SUFFIXES = frozenset(
+    ".md .txt .toml .json .yaml .yml .cfg .ini .html .css .scss .sql".split()
+)
+
+
+def _is_path(candidate: str) -> bool:
+    stem, dot, suffix = candidate.rpartition(".")
+    if "/" in candidate and not candidate.startswith("/"):
+        return True
+    return bool(dot and stem) and (
+        f".{suffix.lower()}" in EXTENSIONS or f".{suffix}" in _TEXT_SUFFIXES
+    )
 
 
 def _looks_like_code(word: str) -> bool:
@@ -390,21 +404,26 @@ def _looks_like_code(word: str) -> bool:
 def focus_terms(text: str) -> list[str]:
     """Likely file paths and identifiers mentioned in `text`, in order of first mention.
 
-    Paths are words with a slash or a file extension; identifiers are words in backticks,
-    words followed by `(`, and snake_case, dunder or camelCase words. Plain English words are
-    left out, so a task description seeds the ranking only with what names code.
+    Paths have a slash or a known source or text extension; identifiers are words in
+    backticks, words followed by `(`, and snake_case, dunder or camelCase words. Plain English
+    words are left out, so a task description seeds the ranking only with what names code.
     """
-    found: dict[str, None] = {}
+    paths: dict[str, None] = {}
+    names: dict[str, None] = {}
+    inside_paths: list[tuple[int, int]] = []
     for match in _PATH.finditer(text):
-        found.setdefault(match.group(1))
+        if _is_path(match.group(1)):
+            paths.setdefault(match.group(1))
+            inside_paths.append(match.span(1))
     for match in _CODE.finditer(text):
         for word in _IDENT.findall(match.group(1)):
             if len(word) > 2:
-                found.setdefault(word)
+                names.setdefault(word)
     for match in _IDENT.finditer(text):
+        if any(start <= match.start() < end for start, end in inside_paths):
+            continue
         word = match.group(1)
         follows_paren = text[match.end() : match.end() + 1] == "("
         if len(word) > 2 and (follows_paren or _looks_like_code(word)):
-            found.setdefault(word)
-    paths = [t for t in found if "." in t]
-    return [t for t in found if t in paths or not any(t in p.split("/")[-1] for p in paths)]
+            names.setdefault(word)
+    return [*paths, *(n for n in names if n not in paths)]

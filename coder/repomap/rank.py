@@ -56,23 +56,22 @@ def build_graph(shapes: Mapping[str, Shape], languages: Mapping[str, str]) -> Gr
     for path in files:
         for name in set(shapes[path][0]):
             definers[name].append(path)
+    linking = {n for n, paths in definers.items() if len(paths) <= MAX_DEFINERS and len(n) >= 3}
     edges: dict[str, dict[str, float]] = {}
     referenced: dict[str, float] = defaultdict(float)
     sqrt = math.sqrt
     no_builtins: frozenset[str] = frozenset()
-    find = definers.get
     for src in files:
+        own, refs = shapes[src]
         builtin = BUILTIN_NAMES.get(languages.get(src, ""), no_builtins)
+        # Set algebra runs in C: keep names defined elsewhere, specific enough, not builtins,
+        # and not defined in this file too (those resolve locally).
         out: dict[str, float] = {}
-        for name, count in shapes[src][1].items():
-            # Hot loop: the cheapest tests first.
-            targets = find(name)
-            if targets is None or len(targets) > MAX_DEFINERS or src in targets:
-                continue  # undefined, too generic, or resolved locally
-            if len(name) < 3 or name in builtin:
-                continue
-            weight = (0.1 if name[0] == "_" else 1.0) * sqrt(count) / len(targets)
-            referenced[name] += weight * len(targets)
+        for name in sorted((refs.keys() & linking) - builtin - set(own)):
+            targets = definers[name]
+            weight = (0.1 if name[0] == "_" else 1.0) * sqrt(refs[name])
+            referenced[name] += weight
+            weight /= len(targets)
             for dst in targets:
                 out[dst] = out.get(dst, 0.0) + weight
         if len(out) > MAX_OUT_EDGES:

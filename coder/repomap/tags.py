@@ -11,6 +11,7 @@ import importlib
 import json
 import multiprocessing
 import os
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -92,6 +93,63 @@ def decode_defs(text: str) -> tuple[Definition, ...]:
     return tuple(Definition(*d) for d in json.loads(text))
 
 
+def top_level_forms(source: str) -> list[str]:
+    """Split query source into its top-level patterns (comments dropped)."""
+    forms: list[str] = []
+    depth = 0
+    current: list[str] = []
+    i = 0
+    while i < len(source):
+        char = source[i]
+        if char == ";":  # comment to end of line
+            i = source.find("\n", i)
+            i = len(source) if i < 0 else i
+            continue
+        if char == '"':  # string literal, with escapes
+            end = i + 1
+            while end < len(source) and source[end] != '"':
+                end += 2 if source[end] == "\\" else 1
+            current.append(source[i : end + 1])
+            i = end + 1
+            continue
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        if depth == 0 and char.isspace() and "".join(current).strip():
+            if not _continues(source, i):
+                forms.append("".join(current).strip())
+                current = []
+        current.append(char)
+        i += 1
+    if "".join(current).strip():
+        forms.append("".join(current).strip())
+    return forms
+
+
+def _continues(source: str, index: int) -> bool:
+    """Whether the text after a top-level form's closing bracket still belongs to it
+    (captures like `@definition.class` and quantifiers follow the pattern)."""
+    rest = source[index:].lstrip()
+    return rest[:1] in ("@", "*", "+", "?")
+
+
+def query_source(grammar_name: str) -> str:
+    """Our tags query for a grammar, with definition names captured as `@definition_name`.
+
+    The files use the usual convention (`@name` plus `@definition.<kind>` or
+    `@reference.<kind>`). Renaming the name capture of definition patterns lets one
+    `captures()` call tell definitions from references without a dict per match.
+    """
+    grammar = GRAMMARS[grammar_name]
+    source = "\n".join(path.read_text(encoding="utf-8") for path in grammar.query_paths)
+    forms = top_level_forms(source)
+    return "\n\n".join(
+        re.sub(r"@name\b", "@definition_name", form) if "@definition." in form else form
+        for form in forms
+    )
+
+
 def _grammar(language: str) -> tuple[Any, Any]:
     loaded = _LOADED.get(language)
     if loaded is None:
@@ -100,18 +158,17 @@ def _grammar(language: str) -> tuple[Any, Any]:
         grammar = GRAMMARS[language]
         module = importlib.import_module(grammar.module)
         lang = tree_sitter.Language(getattr(module, grammar.function)())
-        source = "\n".join(path.read_text(encoding="utf-8") for path in grammar.query_paths)
-        query = tree_sitter.Query(lang, source)
+        query = tree_sitter.Query(lang, query_source(language))
         loaded = _LOADED[language] = (tree_sitter.Parser(lang), query)
     return loaded
 
 
-def _matches(data: bytes, language: str) -> list[tuple[int, dict[str, list[Any]]]]:
+def _captures(data: bytes, language: str) -> dict[str, list[Any]]:
     import tree_sitter
 
     parser, query = _grammar(language)
     tree = parser.parse(data)
-    return tree_sitter.QueryCursor(query).matches(tree.root_node)  # type: ignore[no-any-return]
+    return tree_sitter.QueryCursor(query).captures(tree.root_node)  # type: ignore[no-any-return]
 
 
 def _line_text(data: bytes, offset: int) -> str:
@@ -122,56 +179,69 @@ def _line_text(data: bytes, offset: int) -> str:
     return data[start:end].decode("utf-8", "replace").rstrip()
 
 
+def _definitions(data: bytes, captures: dict[str, list[Any]]) -> tuple[Definition, ...]:
+    """Pair each definition name with the innermost definition node around it."""
+    scopes = sorted(
+        (node.start_byte, -node.end_byte, capture[11:], node)
+        for capture, nodes in captures.items()
+        if capture.startswith("definition.")
+        for node in nodes
+    )
+    names = sorted(captures.get("definition_name", ()), key=lambda n: n.start_byte)
+    found: dict[tuple[str, int], Definition] = {}
+    stack: list[tuple[int, int, str, Any]] = []
+    next_scope = 0
+    for node in names:
+        start, end = node.start_byte, node.end_byte
+        while next_scope < len(scopes) and scopes[next_scope][0] <= start:
+            scope = scopes[next_scope]
+            while stack and -stack[-1][1] <= scope[0]:
+                stack.pop()
+            stack.append(scope)
+            next_scope += 1
+        while stack and -stack[-1][1] < end:
+            stack.pop()
+        kind, last_row = ("definition", node.end_point[0])
+        if stack:
+            kind, last_row = stack[-1][2], stack[-1][3].end_point[0]
+        name = data[start:end].decode("utf-8", "replace")
+        line = node.start_point[0] + 1
+        if (name, line) not in found:
+            found[(name, line)] = Definition(
+                name, kind, line, max(line, last_row + 1), _line_text(data, start)
+            )
+    return tuple(sorted(found.values(), key=lambda d: (d.line, d.name)))
+
+
 def extract(data: bytes, language: str) -> FileTags:
     """Parse `data` as `language` and collect its definitions and reference counts."""
-    defs: dict[tuple[str, int], Definition] = {}
-    def_starts: set[int] = set()
-    refs: list[tuple[str, int]] = []
-    for _, captures in _matches(data, language):
-        names = captures.get("name")
-        if not names:
-            continue
-        node = names[0]
-        name = data[node.start_byte : node.end_byte].decode("utf-8", "replace")
-        for capture, nodes in captures.items():
-            if capture.startswith("reference."):
-                refs.append((name, node.start_byte))
-                break
-            if capture.startswith("definition."):
-                def_starts.add(node.start_byte)
-                line = node.start_point[0] + 1
-                known = defs.get((name, line))
-                # Two patterns may tag one node (function, then method): the specific one wins.
-                if known is None or (known.kind == "function" and capture == "definition.method"):
-                    defs[(name, line)] = Definition(
-                        name,
-                        capture[11:],
-                        line,
-                        max(line, nodes[0].end_point[0] + 1),
-                        _line_text(data, node.start_byte),
-                    )
-                break
+    captures = _captures(data, language)
+    defined = {node.start_byte for node in captures.get("definition_name", ())}
     # A broad reference pattern (every type identifier) also sees the names being defined.
-    counts = Counter(name for name, start in refs if start not in def_starts)
-    ordered = tuple(sorted(defs.values(), key=lambda d: (d.line, d.name)))
-    return FileTags(ordered, dict(counts))
+    counts = Counter(
+        data[node.start_byte : node.end_byte]
+        for node in captures.get("name", ())
+        if node.start_byte not in defined
+    )
+    refs: dict[str, int] = {}
+    for raw, count in sorted(counts.items()):  # sorted: the same file always encodes the same
+        name = raw.decode("utf-8", "replace")
+        refs[name] = refs.get(name, 0) + count
+    return FileTags(_definitions(data, captures), refs)
 
 
 def reference_lines(data: bytes, language: str, name: str) -> list[int]:
     """1-based lines where `name` is referenced (by a `@reference.*` capture)."""
     wanted = name.encode("utf-8")
-    lines: dict[int, int] = {}
-    def_starts: set[int] = set()
-    for _, captures in _matches(data, language):
-        names = captures.get("name")
-        if not names or data[names[0].start_byte : names[0].end_byte] != wanted:
-            continue
-        node = names[0]
-        if any(c.startswith("definition.") for c in captures):
-            def_starts.add(node.start_byte)
-        elif any(c.startswith("reference.") for c in captures):
-            lines[node.start_byte] = node.start_point[0] + 1
-    return sorted({line for start, line in lines.items() if start not in def_starts})
+    captures = _captures(data, language)
+    defined = {node.start_byte for node in captures.get("definition_name", ())}
+    return sorted(
+        {
+            node.start_point[0] + 1
+            for node in captures.get("name", ())
+            if node.start_byte not in defined and data[node.start_byte : node.end_byte] == wanted
+        }
+    )
 
 
 def is_binary(data: bytes) -> bool:

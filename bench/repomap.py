@@ -1,0 +1,188 @@
+"""Benchmark the repo map on a large real repository: cold, warm and incremental refreshes.
+
+The repository is the running interpreter's standard library (Lib/, without site-packages)
+committed into a temporary git repo. Each figure is the median of several runs. When `aider`
+is on PATH, its `--show-repo-map` runs on the same repository in the same run.
+
+    python bench/repomap.py [--runs 5] [--tokens 1024] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from coder.repomap import RepoMap
+from coder.repomap.render import estimate_tokens
+from coder.workspace import SAFE_GIT, Workspace
+
+IGNORED = shutil.ignore_patterns("site-packages", "__pycache__", "*.pyc", "*.pyo")
+
+
+def make_repo(dest: Path) -> Path:
+    """Copy the standard library into `dest` and commit it."""
+    source = Path(sysconfig.get_paths()["stdlib"])
+    shutil.copytree(source, dest, ignore=IGNORED, symlinks=True)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "stdlib"]):
+        subprocess.run([*SAFE_GIT, *args], cwd=dest, env=env, check=True, capture_output=True)
+    return dest
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the parse workers)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def median_of(
+    runs: int, setup: Callable[[], object], action: Callable[[], object]
+) -> tuple[float, float]:
+    """Median wall seconds and median CPU seconds of `action` over `runs` runs, each after
+    `setup`."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        setup()
+        cpu, start = cpu_seconds(), time.perf_counter()
+        action()
+        walls.append(time.perf_counter() - start)
+        cpus.append(cpu_seconds() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+Row = tuple[str, float, float, str]
+"""(case, median wall seconds, median CPU seconds, note)."""
+
+
+def bench_coder(repo: Path, runs: int, tokens: int) -> list[Row]:
+    """Cold, warm and incremental refresh + render, each the median of `runs`."""
+    ws = Workspace(repo)
+    cache = repo / ".git" / "coder"
+    edited = repo / "json" / "encoder.py"
+    original = edited.read_text()
+    counter = iter(range(10**9))
+
+    def drop_cache() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    def fresh_map() -> str:
+        return RepoMap(ws).render(tokens)
+
+    def touch_one() -> None:
+        os.utime(edited, None)
+
+    def edit_body() -> None:
+        edited.write_text(original + f"\n# bench edit {next(counter)}\n")
+
+    def edit_names() -> None:
+        n = next(counter)
+        edited.write_text(original + f"\n\ndef bench_added_{n}():\n    return bench_call_{n}()\n")
+
+    rows: list[Row] = []
+    wall, cpu = median_of(runs, drop_cache, fresh_map)
+    probe = RepoMap(ws)
+    stats = probe.refresh()
+    text = probe.render(tokens)
+    rows.append(
+        ("cold: parse all, rank, render", wall, cpu, f"{stats.files} files, {stats.tags} tags")
+    )
+    cases: list[tuple[str, Callable[[], object], str]] = [
+        ("warm: nothing changed", lambda: None, "stat + cached ranking"),
+        ("incremental: one file touched", touch_one, "mtime moved, hash unchanged"),
+        ("incremental: one file edited, same names", edit_body, "re-parse 1 file"),
+        ("incremental: one file edited, new names", edit_names, "re-parse 1, re-rank all"),
+    ]
+    for name, setup, note in cases:
+        wall, cpu = median_of(runs, setup, fresh_map)
+        rows.append((f"{name} (new RepoMap)", wall, cpu, note))
+    session = RepoMap(ws)
+    session.render(tokens)
+
+    def refresh_render() -> str:
+        session.refresh()
+        return session.render(tokens)
+
+    for name, setup, note in cases:
+        wall, cpu = median_of(runs, setup, refresh_render)
+        rows.append((f"{name} (same RepoMap)", wall, cpu, note))
+    edited.write_text(original)
+    rows.append(("map size", 0.0, 0.0, f"~{estimate_tokens(text)} tokens for a {tokens} budget"))
+    return rows
+
+
+def bench_aider(repo: Path, runs: int, tokens: int) -> list[Row]:
+    """Aider's --show-repo-map on the same repository (cold: no tags cache; warm: cache kept)."""
+    aider = shutil.which("aider")
+    if aider is None:
+        return [("aider --show-repo-map", float("nan"), float("nan"), "skipped: not installed")]
+    command = [aider, "--show-repo-map", "--map-tokens", str(tokens), "--no-check-update"]
+    command += ["--no-analytics", "--yes-always", "--no-pretty", "--no-gitignore"]
+
+    def drop_cache() -> None:
+        for path in repo.glob(".aider.tags.cache*"):
+            shutil.rmtree(path, ignore_errors=True)
+
+    def run() -> None:
+        subprocess.run(
+            command, cwd=repo, capture_output=True, stdin=subprocess.DEVNULL, check=False
+        )
+
+    cold = median_of(runs, drop_cache, run)
+    warm = median_of(runs, lambda: None, run)
+    return [
+        ("aider cold (process, no tags cache)", *cold, "includes interpreter start"),
+        ("aider warm (process, tags cache kept)", *warm, "includes interpreter start"),
+    ]
+
+
+def main() -> int:
+    """Build the repository, run both benchmarks, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--tokens", type=int, default=1024)
+    parser.add_argument("--keep", type=Path, help="build the repository here and keep it")
+    args = parser.parse_args()
+    base = args.keep or Path(tempfile.mkdtemp(prefix="repomap-bench-"))
+    try:
+        repo = base / "Lib"
+        if not (repo / ".git").is_dir():
+            make_repo(repo)
+        sources = list(repo.rglob("*.py"))
+        megabytes = sum(p.stat().st_size for p in sources) / 1e6
+        print(f"repository: {repo} ({len(sources)} .py files, {megabytes:.0f} MB)")
+        print(f"python {sys.version.split()[0]}, tree-sitter map vs aider --show-repo-map")
+        print(f"cpus: {os.cpu_count()}, load average now: {os.getloadavg()[0]:.2f}")
+        rows = bench_coder(repo, args.runs, args.tokens) + bench_aider(repo, args.runs, args.tokens)
+        title = f"case (median of {args.runs} runs)"
+        print(f"\n{title:<58} {'wall s':>7} {'cpu s':>7}  note")
+        for name, wall, cpu, note in rows:
+            figures = [f"{x:7.3f}" if x == x else "    n/a" for x in (wall, cpu)]
+            if wall == 0.0:
+                figures = ["", ""]
+            print(f"{name:<58} {figures[0]:>7} {figures[1]:>7}  {note}")
+        print(f"load average after: {os.getloadavg()[0]:.2f} (other work shares these CPUs)")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

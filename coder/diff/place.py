@@ -165,7 +165,8 @@ def place(
             # A pure insertion without context: only its line number says where,
             # unless the file is empty.
             if not file_lines and not taken:
-                return Placement("exact" if not expected else "offset", 0)
+                kind = "fuzzy" if head or tail else "exact" if not expected else "offset"
+                return Placement(kind, 0, head, tail)
             if status == "exact" and expected is not None and 0 <= expected <= len(file_lines):
                 if _free(expected, 0, taken):
                     return Placement("exact", expected)

@@ -111,3 +111,10 @@ def test_indent_shift_measures_a_consistent_drift_only() -> None:
     assert indent_shift(shifted, placement, lines) == 4
     mixed = body(" def b():", "-  return 2", "+  return 3")
     assert indent_shift(FILE, place(FILE, Target(mixed, 3)), mixed) == 0
+
+
+def test_insertion_into_empty_file_with_a_stray_context_line_is_fuzzed_not_crashed() -> None:
+    lines = body("+a", "+b", " ")
+    placement = place([], Target(lines, 0))
+    assert (placement.status, placement.tail) == ("fuzzy", 1)
+    assert splice([], [(lines, placement)]) == ["a", "b"]

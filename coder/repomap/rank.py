@@ -122,8 +122,8 @@ def pagerank(
         jump = (1.0 - damping) + damping * sum([rank[i] for i in dangling_nodes])
         new = [r * jump for r in restart]
         get = rank.__getitem__
-        for j, src, share in inbound:
-            new[j] += sum(map(mul, map(get, src), share))
+        for j, origins, share in inbound:
+            new[j] += sum(map(mul, map(get, origins), share))
         delta = sum(map(abs, map(float.__sub__, new, rank)))
         rank = new
         if delta < tolerance:

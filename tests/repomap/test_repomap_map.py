@@ -155,6 +155,15 @@ def test_vendored_large_and_binary_files_are_skipped(make_repo: Callable[[str], 
     assert repo_map.refresh().files == 8
 
 
+def test_symlinks_are_not_followed(make_repo: Callable[[str], Path], tmp_path: Path) -> None:
+    outside = tmp_path / "outside.py"
+    outside.write_text("def secret_outside(): pass\n")
+    repo = make_repo("sample_repo")
+    (repo / "link.py").symlink_to(outside)
+    commit_all(repo)
+    assert "secret_outside" not in RepoMap(Workspace(repo)).render(4096)
+
+
 def test_ignored_files_are_skipped_and_untracked_ones_are_mapped(
     make_repo: Callable[[str], Path],
 ) -> None:

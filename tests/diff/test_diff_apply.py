@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -226,3 +228,37 @@ def test_failed_write_puts_back_files_already_written(tmp_path: Path) -> None:
         apply_patch(diff, ws)
     assert (tmp_path / "a.txt").read_text() == LINES
     assert (tmp_path / "blocker").read_text() == "a file, not a folder\n"
+
+
+def test_random_edits_round_trip_and_shifted_numbers_never_misapply(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    vocab = ["a", "b", "c", "", "x = 1", "return"]
+    misapplied = []
+    for case in range(200):
+        old_lines = [rng.choice(vocab) for _ in range(rng.randint(0, 30))]
+        new_lines = list(old_lines)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randint(0, len(new_lines))
+            if rng.random() < 0.5 or at == len(new_lines):
+                new_lines.insert(at, rng.choice(vocab) + "!")
+            else:
+                del new_lines[at]
+        old = "\n".join(old_lines) + ("\n" if old_lines and rng.random() < 0.8 else "")
+        new = "\n".join(new_lines) + ("\n" if new_lines and rng.random() < 0.8 else "")
+        diff = unified_diff("f.txt", old, new)
+        k = rng.choice([-2, -1, 1, 2])
+        shifted = re.sub(
+            r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@",
+            lambda m, k=k: f"@@ -{max(int(m[1]) + k, 1)}{m[2] or ''} +{int(m[3])}{m[4] or ''} @@",
+            diff,
+            flags=re.M,
+        )
+        for name, text in (("exact", diff), ("shifted", shifted)):
+            (tmp_path / "f.txt").write_text(old)
+            result = apply_patch(text, Workspace(tmp_path))
+            got = (tmp_path / "f.txt").read_text()
+            if name == "exact":
+                assert result.ok and got == new, (old, new, result.feedback())
+            elif not (result.ok and got == new) and not (not result.ok and got == old):
+                misapplied.append((case, old, new))
+    assert misapplied == []

@@ -6,7 +6,7 @@ is anything written, and a failure part-way through the writes restores what was
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from coder.diff.parse import FilePatch, Hunk, Patch
@@ -15,9 +15,9 @@ from coder.diff.place import (
     Lines,
     Placement,
     Target,
-    indent_shift,
     loose_key,
     place,
+    reindent,
     splice,
 )
 from coder.errors import PatchError, WorkspaceError
@@ -299,16 +299,10 @@ def _place_all(
     if any(r.status == "rejected" for r in results):
         return results, file_lines, base.final_newline
 
-    def adjust(text: str, p: Placement, trimmed: Lines) -> str:
-        if p.status not in ("whitespace", "fuzzy"):
-            return text
-        shift = indent_shift(file_lines, p, trimmed)
-        if shift > 0 and text.strip():
-            char = _indent_char(file_lines, p.start)
-            return char * shift + text
-        if shift < 0 and text[:-shift].strip() == "":
-            return text[-shift:]
-        return text
+    def adjust(p: Placement, trimmed: Lines) -> Callable[[str], str]:
+        if p.status in ("whitespace", "fuzzy"):
+            return reindent(file_lines, p, trimmed)
+        return lambda text: text
 
     new_lines = splice(file_lines, [(lines, p) for lines, p, _ in placed], adjust)
     final_newline = base.final_newline
@@ -330,13 +324,6 @@ def _already_applied(index: FileIndex, hunk: Hunk) -> str:
     if len(found) == 1:
         return f"; its new lines are already at line {found[0] + 1} (applied before?)"
     return ""
-
-
-def _indent_char(file_lines: list[str], start: int) -> str:
-    for line in file_lines[start : start + 20]:
-        if line[:1] in (" ", "\t"):
-            return line[0]
-    return " "
 
 
 def _excerpt(file_lines: list[str], hunk: Hunk, aim: int, p: Placement) -> str:

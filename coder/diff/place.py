@@ -218,17 +218,18 @@ def _anchor(
 def splice(
     file_lines: Sequence[str],
     placed: Sequence[tuple[Lines, Placement]],
-    adjust: Callable[[str, Placement, Lines], str] | None = None,
+    adjust: Callable[[Placement, Lines], Callable[[str], str]] | None = None,
 ) -> list[str]:
     """Apply placed hunks (any order, non-overlapping) to `file_lines`.
 
     Context lines keep the file's text (they may differ in whitespace); removed lines go;
-    added lines are inserted, passed through `adjust` when given.
+    added lines are inserted, through the function `adjust` makes for their placement.
     """
     out: list[str] = []
     cursor = 0
     for lines, placement in sorted(placed, key=lambda item: item[1].start):
         trimmed = list(lines)[placement.head : len(lines) - placement.tail]
+        fix = adjust(placement, trimmed) if adjust else None
         out.extend(file_lines[cursor : placement.start])
         cursor = placement.start
         for tag, text in trimmed:
@@ -238,28 +239,77 @@ def splice(
             elif tag == "-":
                 cursor += 1
             else:
-                out.append(adjust(text, placement, trimmed) if adjust else text)
+                out.append(fix(text) if fix else text)
     out.extend(file_lines[cursor:])
     return out
 
 
-def indent_shift(file_lines: Sequence[str], placement: Placement, trimmed: Lines) -> int:
-    """How many columns the file is indented beyond the hunk at its placement.
+def _lead(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
 
-    0 unless every matched non-blank line is off by the same amount of the same character.
+
+def reindent(
+    file_lines: Sequence[str], placement: Placement, trimmed: Lines
+) -> Callable[[str], str]:
+    """How to indent added lines where the hunk matched the file only ignoring whitespace.
+
+    A constant shift of one indent character, or tabs for spaces (or back) at one width,
+    when that single rule explains every matched non-blank line; otherwise unchanged.
     """
+    pairs = []
     cursor = placement.start
-    deltas = set()
     for tag, text in trimmed:
         if tag == "+":
             continue
         have = file_lines[cursor]
         cursor += 1
-        if not text.strip() or not have.strip():
+        if text.strip() and have.strip():
+            pairs.append((_lead(have), _lead(text)))
+    if not pairs or all(f == d for f, d in pairs):
+        return _same
+    chars = set("".join(f + d for f, d in pairs))
+    if len(chars) == 1:
+        deltas = {len(f) - len(d) for f, d in pairs}
+        if len(deltas) == 1:
+            return _shift(chars.pop(), deltas.pop())
+        return _same
+    for file_char, diff_char in (("\t", " "), (" ", "\t")):
+        if not all(set(f) <= {file_char} and set(d) <= {diff_char} for f, d in pairs):
             continue
-        lead_have = have[: len(have) - len(have.lstrip())]
-        lead_text = text[: len(text) - len(text.lstrip())]
-        if set(lead_have + lead_text) - {" "} and set(lead_have + lead_text) - {"\t"}:
-            return 0
-        deltas.add(len(lead_have) - len(lead_text))
-    return deltas.pop() if len(deltas) == 1 else 0
+        # (tabs, spaces) per matched line, whichever side has which.
+        counts = [(len(f), len(d)) if file_char == "\t" else (len(d), len(f)) for f, d in pairs]
+        widths = {spaces // tabs for tabs, spaces in counts if tabs}
+        if len(widths) == 1 and (width := widths.pop()) > 0:
+            if all(spaces == width * tabs for tabs, spaces in counts):
+                return _convert(diff_char, file_char, width)
+    return _same
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _shift(char: str, delta: int) -> Callable[[str], str]:
+    def fix(text: str) -> str:
+        if not text.strip():
+            return text
+        if delta >= 0:
+            return char * delta + text
+        lead = _lead(text)
+        return text[-delta:] if len(lead) >= -delta and set(lead[:-delta]) == {char} else text
+
+    return fix
+
+
+def _convert(diff_char: str, file_char: str, width: int) -> Callable[[str], str]:
+    def fix(text: str) -> str:
+        lead = _lead(text)
+        if not text.strip() or set(lead) - {diff_char}:
+            return text
+        if diff_char == " ":
+            new = file_char * (len(lead) // width) + " " * (len(lead) % width)
+        else:
+            new = file_char * (len(lead) * width)
+        return new + text[len(lead) :]
+
+    return fix

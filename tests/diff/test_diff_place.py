@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coder.diff.place import Target, indent_shift, place, splice
+from coder.diff.place import Target, place, reindent, splice
 
 FILE = ["def a():", "    return 1", "", "def b():", "    return 2", "", "def c():", "    return 1"]
 
@@ -103,14 +103,18 @@ def test_splice_keeps_file_context_and_applies_in_position_order() -> None:
     assert out[:5] == ["def a():", "    return 10", "", "def b():", "    return 20"]
 
 
-def test_indent_shift_measures_a_consistent_drift_only() -> None:
+def test_reindent_applies_one_consistent_indentation_rule_or_none() -> None:
     lines = body(" def b():", "-    return 2", "+    return 3")
     shifted = ["    " + x if x else x for x in FILE]
     placement = place(shifted, Target(lines, 3))
     assert placement.status == "whitespace"
-    assert indent_shift(shifted, placement, lines) == 4
+    assert reindent(shifted, placement, lines)("    return 3") == "        return 3"
+    tabbed = [x.replace("    ", "\t") for x in FILE]
+    placement = place(tabbed, Target(lines, 3))
+    assert reindent(tabbed, placement, lines)("        x") == "\t\tx"
     mixed = body(" def b():", "-  return 2", "+  return 3")
-    assert indent_shift(FILE, place(FILE, Target(mixed, 3)), mixed) == 0
+    placement = place(FILE, Target(mixed, 3))
+    assert reindent(FILE, placement, mixed)("  return 3") == "  return 3"
 
 
 def test_insertion_into_empty_file_with_a_stray_context_line_is_fuzzed_not_crashed() -> None:

@@ -31,6 +31,8 @@ __all__ = ["MapStats", "RepoMap", "focus_terms"]
 CACHE_FORMAT = "3"
 """Bump when the stored tag format changes; query edits invalidate the cache on their own."""
 
+HERE = Path(__file__).parent
+
 PINNED_PER_FILE = 30
 """At most this many definitions of each focused file go before everything else."""
 
@@ -51,13 +53,22 @@ class MapStats:
     """Time of the last ranking (by `render`), 0 before the first."""
 
 
-def _cache_version() -> str:
+def _source_digest(*paths: Path) -> str:
     digest = hashlib.blake2b(CACHE_FORMAT.encode(), digest_size=12)
-    for grammar in sorted(GRAMMARS.values(), key=lambda g: g.name):
-        digest.update(grammar.name.encode())
-        for path in grammar.query_paths:
-            digest.update(path.read_bytes())
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def _cache_version() -> str:
+    """Changes whenever stored tags could differ: the queries or the code that runs them."""
+    queries = sorted({p for g in GRAMMARS.values() for p in g.query_paths})
+    return _source_digest(*queries, HERE / "tags.py", HERE / "languages.py")
+
+
+def _ranking_version() -> str:
+    """Changes whenever a stored ranking could differ for the same tags."""
+    return _source_digest(HERE / "rank.py", HERE / "languages.py", Path(__file__))
 
 
 def default_cache_path(root: Path) -> Path | None:
@@ -84,6 +95,7 @@ class RepoMap:
         self.ws = ws
         path = cache_path if cache_path is not None else default_cache_path(ws.root)
         self.cache = TagCache(path, _cache_version())
+        self._ranking_version = _ranking_version()
         self._stats: dict[str, Stat] | None = None
         self._languages: dict[str, str] = {}
         self._shapes: dict[str, Shape] | None = None
@@ -261,7 +273,7 @@ class RepoMap:
     def _rank(self, files: list[str], names: list[str], limit: int) -> tuple[list[Item], bool]:
         """The focused definitions, then the best `limit` others, as (path, index in the
         file's definitions); and whether that is every definition there is."""
-        key = json.dumps([self._structure, files, names, limit])
+        key = json.dumps([self._ranking_version, self._structure, files, names, limit])
         stored = self.cache.ranking(key)
         if stored is not None:
             entries, complete = json.loads(stored)
@@ -330,8 +342,11 @@ class RepoMap:
         start = time.perf_counter()
         files, names = self._resolve_focus(focus)
         counter = count_tokens or estimate_tokens
-        # Rank a few more definitions than the budget is likely to show; more if they all fit.
-        limit = max(32, tokens // 8)
+        # Rank more definitions than the budget is likely to show (more if they all fit), in
+        # steps, so budgets of a similar size share one cached ranking.
+        limit = 256
+        while limit < tokens // 8:
+            limit *= 4
         while True:
             ranked, complete = self._rank(files, names, limit)
             defs = self._load_defs(sorted({path for path, _ in ranked}))

@@ -138,8 +138,12 @@ _JS_GLOBALS = (
     "entries length apply call bind"
 )
 
+_PYTHON_BUILTINS = frozenset(dir(builtins)).union(
+    *(dir(t) for t in (object, str, bytes, int, float, list, tuple, dict, set))
+)
+
 BUILTIN_NAMES: dict[str, frozenset[str]] = {
-    "python": frozenset(dir(builtins)),
+    "python": _PYTHON_BUILTINS,
     "javascript": frozenset(_JS_GLOBALS.split()),
     "typescript": frozenset(_JS_GLOBALS.split()),
     "tsx": frozenset(_JS_GLOBALS.split()),
@@ -161,5 +165,6 @@ BUILTIN_NAMES: dict[str, frozenset[str]] = {
         "true false cat grep sed awk mkdir rm cp mv ls".split()
     ),
 }
-"""Per language, names that resolve to the language or its runtime, not to a repository file:
-references to them add no edges (a repository that defines `print` would otherwise win)."""
+"""Per language, names that resolve to the language or its runtime (Python: builtins and the
+methods of the builtin types), not to a repository file: references to them add no edges (a
+repository that defines `print` or a `split` method would otherwise collect every call)."""

@@ -287,12 +287,15 @@ def _raw_files(lines: list[str]) -> list[_RawFile]:
             in_git_header = False
             i += 1
             continue
-        header = _HUNK_HEADER.match(line)
-        if header and line.startswith("@@"):
+        if line.startswith("@@"):
             if current is None:
                 raise PatchParseError("hunk before any file header (--- a/PATH / +++ b/PATH)")
             in_git_header = False
-            old_s, old_c, new_s, new_c, section = header.groups()
+            # Anything else between @@ markers ("@@ line 12 @@", "@@") has no usable numbers.
+            header = _HUNK_HEADER.match(line)
+            old_s, old_c, new_s, new_c, section = (
+                header.groups() if header else (None, None, None, None, line.split("@@")[-1])
+            )
             i += 1
             read = None
             if old_s is not None and new_s is not None:

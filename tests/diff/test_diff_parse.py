@@ -58,11 +58,12 @@ def test_model_quirks_parse_to_the_same_hunk(name: str, text: str) -> None:
     assert lines == EXPECTED, name
 
 
-def test_at_at_without_numbers_marks_hunk_as_positionless() -> None:
-    patch = parse_patch("--- a/x.py\n+++ b/x.py\n@@ @@\n a\n-b\n+c\n")
+@pytest.mark.parametrize("header", ["@@ @@", "@@", "@@ line 12 @@", "@@ ... @@ def main():"])
+def test_hunk_header_without_numbers_marks_hunk_as_positionless(header: str) -> None:
+    patch = parse_patch(f"--- a/x.py\n+++ b/x.py\n{header}\n a\n-b\n+c\n")
     hunk = patch.hunks[0]
     assert not hunk.has_position and hunk.lines == [(" ", "a"), ("-", "b"), ("+", "c")]
-    assert hunk.header == "@@ @@"
+    assert hunk.header.startswith("@@ @@")
 
 
 def test_blank_line_in_body_is_empty_context_and_trailing_blanks_are_dropped() -> None:

@@ -199,12 +199,15 @@ def _body_by_counts(
             # the "@@" it may be a removed "-- x" line followed by an added "++ y" one.
             if i + 2 >= len(lines) or lines[i + 2].startswith("@@"):
                 return None
-        if not _is_body(line) or line.startswith("\\"):
-            if line.startswith("\\"):
-                body.append(line)
-                i += 1
-                continue
+        if line.startswith("\\"):
+            body.append(line)
+            i += 1
+            continue
+        if line.startswith(("@@", "diff --git ", "Index: ")):
             return None
+        if not _is_body(line):
+            # A context line whose leading space the model dropped; the counts vouch for it.
+            line = " " + line
         tag = line[:1] or " "
         if tag == " ":
             old += 1

@@ -160,3 +160,13 @@ def test_counts_too_large_do_not_swallow_the_next_files_header() -> None:
     patch = parse_patch(text)
     assert [f.path for f in patch.files] == ["one.txt", "two.txt"]
     assert patch.hunks[0].lines == [(" ", "a"), ("-", "b"), ("+", "c")]
+
+
+def test_context_line_missing_its_leading_space_is_kept_when_counts_say_so() -> None:
+    text = "--- a/x.py\n+++ b/x.py\n@@ -1,3 +1,3 @@\ndef f():\n-    return 1\n+    return 2\n \n"
+    assert parse_patch(text).hunks[0].lines == [
+        (" ", "def f():"),
+        ("-", "    return 1"),
+        ("+", "    return 2"),
+        (" ", ""),
+    ]

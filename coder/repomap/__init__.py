@@ -21,7 +21,7 @@ from pathlib import Path
 from coder.repomap.cache import Stat, TagCache
 from coder.repomap.focus import focus_terms
 from coder.repomap.languages import GRAMMARS, MAX_FILE_BYTES, language_for
-from coder.repomap.rank import MAX_DEFINERS, Graph, Shape, build_graph, pagerank
+from coder.repomap.rank import MAX_DEFINERS, Graph, LinkIndex, Shape, pagerank
 from coder.repomap.render import Item, estimate_tokens, fit
 from coder.repomap.tags import Definition, Parsed, decode_names, digest
 from coder.workspace import SAFE_GIT, Workspace
@@ -77,6 +77,18 @@ def default_cache_path(root: Path) -> Path | None:
     return git_dir / "coder" / "repomap.sqlite" if git_dir.is_dir() else None
 
 
+class _LazyDefs(dict[str, tuple[Definition, ...]]):
+    """Definitions per file, read from the cache the first time a file is rendered."""
+
+    def __init__(self, load: Callable[[str], tuple[Definition, ...]]) -> None:
+        super().__init__()
+        self._load = load
+
+    def __missing__(self, path: str) -> tuple[Definition, ...]:
+        self[path] = defs = self._load(path)
+        return defs
+
+
 def _fingerprint(entries: Iterable[tuple[str, str]]) -> str:
     digest = hashlib.blake2b(digest_size=16)
     for path, value in sorted(entries):
@@ -101,6 +113,7 @@ class RepoMap:
         self._shapes: dict[str, Shape] | None = None
         self._defs: dict[str, tuple[Definition, ...]] = {}
         self._graph: Graph | None = None
+        self._links: LinkIndex | None = None
         self._content = ""
         self._structure = ""
         self._rendered: dict[tuple[object, ...], str] = {}
@@ -185,16 +198,20 @@ class RepoMap:
             for parsed in tag_files(self.ws.root, jobs):
                 _, size, mtime = found[parsed.path]
                 tagged.append((parsed, size, mtime))
+        changes: dict[str, Shape | None] = {}
         for path in removed:
             del stats[path]
             self._forget(path)
+            changes[path] = None
         for path, new_stat in restat:
             stats[path] = new_stat
         for parsed, size, mtime in tagged:
             stats[parsed.path] = Stat(size, mtime, parsed.digest, parsed.shape, parsed.tags)
             self._forget(parsed.path)
-            if self._shapes is not None and parsed.names is not None:
-                self._shapes[parsed.path] = decode_names(parsed.names)
+            shape = None if parsed.names is None else decode_names(parsed.names)
+            changes[parsed.path] = shape
+            if self._shapes is not None and shape is not None:
+                self._shapes[parsed.path] = shape
         self._languages = {p: lang for p, (lang, _, _) in found.items()}
         self.cache.update(tagged, restat, removed)
         mapped = [(p, s) for p, s in stats.items() if s.shape]
@@ -202,6 +219,8 @@ class RepoMap:
         structure = _fingerprint((p, s.shape) for p, s in mapped)
         if structure != self._structure:
             self._structure, self._graph = structure, None
+            if self._links is not None:
+                self._links.update(changes, self._languages)
         parse_s = time.perf_counter() - start
         n_tags = sum(s.tags for _, s in mapped)
         self._last = MapStats(len(mapped), n_tags, len(tagged), scan_s, parse_s, self._last.rank_s)
@@ -240,7 +259,9 @@ class RepoMap:
 
     def _get_graph(self) -> Graph:
         if self._graph is None:
-            self._graph = build_graph(self._load_shapes(), self._languages)
+            if self._links is None:
+                self._links = LinkIndex(self._load_shapes(), self._languages)
+            self._graph = self._links.graph()
         return self._graph
 
     # ---- ranking and rendering ---------------------------------------------------------
@@ -347,10 +368,9 @@ class RepoMap:
         limit = 256
         while limit < tokens // 8:
             limit *= 4
+        defs = _LazyDefs(lambda path: self._load_defs([path]).get(path, ()))
         while True:
-            ranked, complete = self._rank(files, names, limit)
-            defs = self._load_defs(sorted({path for path, _ in ranked}))
-            items = [(p, i) for p, i in ranked if p in defs and i < len(defs[p])]
+            items, complete = self._rank(files, names, limit)
             text, used = fit(items, defs, tokens, counter)
             if used < len(items) or complete:
                 break

@@ -7,6 +7,7 @@ and pruning each file to its strongest edges keeps an iteration to a few millise
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections import defaultdict
@@ -43,6 +44,112 @@ class Graph:
     """Name → weight of the references to it from files that do not define it."""
 
 
+class LinkIndex:
+    """The graph's inputs kept per file, so that a changed file re-links only the files it
+    touches: itself, and the files referring to names it started or stopped defining.
+
+    Every sum is recomputed in file order rather than adjusted, so an updated index gives
+    exactly the graph a fresh build of the same files gives.
+    """
+
+    def __init__(self, shapes: Mapping[str, Shape], languages: Mapping[str, str]) -> None:
+        self.shapes: dict[str, Shape] = dict(shapes)
+        self.languages = languages
+        self.definers: dict[str, list[str]] = defaultdict(list)
+        self.referrers: dict[str, set[str]] = defaultdict(set)
+        for path in sorted(self.shapes):
+            names, refs = self.shapes[path]
+            for name in set(names):
+                self.definers[name].append(path)
+            for name in refs:
+                self.referrers[name].add(path)
+        self.linking = {n for n, paths in self.definers.items() if self._links(n, paths)}
+        self.out: dict[str, dict[str, float]] = {}
+        self.used: dict[str, dict[str, float]] = {}
+        self.referenced: dict[str, float] = {}
+        for path in sorted(self.shapes):
+            self._link(path)
+            for name, weight in self.used[path].items():
+                self.referenced[name] = self.referenced.get(name, 0.0) + weight
+
+    @staticmethod
+    def _links(name: str, paths: list[str]) -> bool:
+        return 0 < len(paths) <= MAX_DEFINERS and len(name) >= 3
+
+    def _link(self, src: str) -> None:
+        """Recompute the out-edges of `src` and its share of each name's references."""
+        own, refs = self.shapes[src]
+        builtin = BUILTIN_NAMES.get(self.languages.get(src, ""), frozenset())
+        out: dict[str, float] = {}
+        used: dict[str, float] = {}
+        # Set algebra runs in C: keep names defined elsewhere, specific enough, not builtins,
+        # and not defined in this file too (those resolve locally).
+        for name in sorted((refs.keys() & self.linking) - builtin - set(own)):
+            targets = self.definers[name]
+            weight = (0.1 if name[0] == "_" else 1.0) * math.sqrt(refs[name])
+            used[name] = weight
+            weight /= len(targets)
+            for dst in targets:
+                out[dst] = out.get(dst, 0.0) + weight
+        if len(out) > MAX_OUT_EDGES:
+            out = dict(heapq.nlargest(MAX_OUT_EDGES, out.items(), key=itemgetter(1)))
+        self.out[src] = out
+        self.used[src] = used
+
+    def update(self, changes: Mapping[str, Shape | None], languages: Mapping[str, str]) -> None:
+        """Apply changed files (None: removed) and re-link what they touch."""
+        self.languages = languages
+        redefined: set[str] = set()
+        for path, new in changes.items():
+            old = self.shapes.pop(path, None)
+            old_defs, new_defs = set(old[0] if old else ()), set(new[0] if new else ())
+            for name in old_defs - new_defs:
+                self.definers[name].remove(path)
+                if not self.definers[name]:
+                    del self.definers[name]
+            for name in new_defs - old_defs:
+                bisect.insort(self.definers[name], path)
+            redefined |= old_defs ^ new_defs
+            old_refs, new_refs = set(old[1] if old else ()), set(new[1] if new else ())
+            for name in old_refs - new_refs:
+                self.referrers[name].discard(path)
+            for name in new_refs - old_refs:
+                self.referrers[name].add(path)
+            if new is not None:
+                self.shapes[path] = new
+        for name in redefined:
+            if self._links(name, self.definers.get(name, [])):
+                self.linking.add(name)
+            else:
+                self.linking.discard(name)
+        relink = {p for p in changes if p in self.shapes}
+        for name in redefined:
+            relink.update(self.referrers.get(name, ()))
+        dirty: set[str] = set()
+        for path in changes:
+            if path not in self.shapes:
+                dirty.update(self.used.pop(path, {}))
+                self.out.pop(path, None)
+        for path in relink:
+            dirty.update(self.used.get(path, {}))
+            self._link(path)
+            dirty.update(self.used[path])
+        for name in dirty:
+            total = 0.0
+            for path in sorted(self.referrers.get(name, ())):
+                total += self.used[path].get(name, 0.0)
+            if total:
+                self.referenced[name] = total
+            else:
+                self.referenced.pop(name, None)
+
+    def graph(self) -> Graph:
+        """The current graph (shares this index's dictionaries; do not modify)."""
+        files = sorted(self.shapes)
+        edges = {path: self.out[path] for path in files if self.out.get(path)}
+        return Graph(files, edges, self.definers, self.referenced)
+
+
 def build_graph(shapes: Mapping[str, Shape], languages: Mapping[str, str]) -> Graph:
     """Collapse every cross-file reference into one weighted edge per (referrer, definer).
 
@@ -51,41 +158,14 @@ def build_graph(shapes: Mapping[str, Shape], languages: Mapping[str, str]) -> Gr
     names shorter than 3 characters, names of the language's builtins and names defined in
     more than MAX_DEFINERS files add nothing.
     """
-    files = sorted(shapes)
-    definers: dict[str, list[str]] = defaultdict(list)
-    for path in files:
-        for name in set(shapes[path][0]):
-            definers[name].append(path)
-    linking = {n for n, paths in definers.items() if len(paths) <= MAX_DEFINERS and len(n) >= 3}
-    edges: dict[str, dict[str, float]] = {}
-    referenced: dict[str, float] = defaultdict(float)
-    sqrt = math.sqrt
-    no_builtins: frozenset[str] = frozenset()
-    for src in files:
-        own, refs = shapes[src]
-        builtin = BUILTIN_NAMES.get(languages.get(src, ""), no_builtins)
-        # Set algebra runs in C: keep names defined elsewhere, specific enough, not builtins,
-        # and not defined in this file too (those resolve locally).
-        out: dict[str, float] = {}
-        for name in sorted((refs.keys() & linking) - builtin - set(own)):
-            targets = definers[name]
-            weight = (0.1 if name[0] == "_" else 1.0) * sqrt(refs[name])
-            referenced[name] += weight
-            weight /= len(targets)
-            for dst in targets:
-                out[dst] = out.get(dst, 0.0) + weight
-        if len(out) > MAX_OUT_EDGES:
-            out = dict(heapq.nlargest(MAX_OUT_EDGES, out.items(), key=itemgetter(1)))
-        if out:
-            edges[src] = out
-    return Graph(files, edges, dict(definers), dict(referenced))
+    return LinkIndex(shapes, languages).graph()
 
 
 def pagerank(
     graph: Graph,
     seeds: Mapping[str, float] | None = None,
     damping: float = 0.85,
-    tolerance: float = 1e-5,
+    tolerance: float = 1e-4,
     max_iterations: int = 100,
 ) -> dict[str, float]:
     """Personalized PageRank over the file graph; `seeds` weights the restart distribution."""

@@ -62,6 +62,8 @@ class Renderer:
         its enclosing definitions' lines, mark gaps with ⋮."""
         by_file: dict[str, set[int]] = {}
         for path, index in items:
+            if index >= len(self.file_defs[path]):
+                continue  # the file changed since the ranking was stored
             shown = by_file.setdefault(path, set())
             shown.add(index)
             shown.update(self._parents_of(path)[index])
@@ -90,19 +92,30 @@ def fit(
     """The rendering of the longest prefix of `items` (best first) that fits `tokens`, and
     that prefix's length.
 
-    Binary search over the prefix length: the result lands just under the budget, within one
-    entry of it, unless every item fits.
+    Galloping then binary search over the prefix length, so only the files near the answer are
+    rendered (and loaded): the result lands just under the budget, within one entry of it,
+    unless every item fits.
     """
     if tokens <= 0 or not items:
         return "", 0
     renderer = Renderer(file_defs)
+    fits: dict[int, str | None] = {0: ""}
+
+    def attempt(length: int) -> bool:
+        text = renderer.render(items[:length])
+        fits[length] = text if count_tokens(text) <= tokens else None
+        return fits[length] is not None
+
     low, high = 0, len(items)
-    best = ""
+    probe = 16
+    while probe < high and attempt(probe):
+        low, probe = probe, probe * 2
+    high = min(high, probe)
     while low < high:
         middle = (low + high + 1) // 2
-        text = renderer.render(items[:middle])
-        if count_tokens(text) <= tokens:
-            low, best = middle, text
+        if attempt(middle):
+            low = middle
         else:
             high = middle - 1
-    return best, low
+    best = fits.get(low)
+    return (renderer.render(items[:low]) if best is None else best), low

@@ -76,3 +76,44 @@ def test_a_warm_map_needs_no_parser(make_repo: Callable[[str], Path]) -> None:
     assert first.stdout.split() == ["True", "True"], first.stderr
     second = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert second.stdout.split() == ["False", "True"], second.stderr
+
+
+def test_an_updated_link_index_equals_a_fresh_build() -> None:
+    from coder.repomap.rank import LinkIndex
+
+    index = LinkIndex(SHAPES, LANGUAGES)
+    index.graph()
+    changes = {
+        "b.py": (("helper", "Model"), {"main": 1}),  # now also defines Model, calls main
+        "c.py": None,  # removed
+        "e.py": (("extra",), {"helper": 2, "Model": 1}),  # new
+    }
+    languages = {**LANGUAGES, "e.py": "python"}
+    index.update(changes, languages)
+    after = {p: s for p, s in {**SHAPES, **changes}.items() if s is not None}
+    fresh = build_graph(after, languages)
+    updated = index.graph()
+    assert updated.files == fresh.files
+    assert updated.edges == fresh.edges
+    assert dict(updated.definers) == dict(fresh.definers)
+    assert updated.referenced == fresh.referenced
+
+
+def test_a_session_map_after_edits_equals_a_fresh_map(
+    make_repo: Callable[[str], Path], tmp_path: Path
+) -> None:
+    from coder.repomap import RepoMap
+    from coder.workspace import Workspace
+
+    repo = make_repo("sample_repo")
+    session = RepoMap(Workspace(repo))
+    session.render(300)
+    (repo / "shop" / "util.py").write_text("def format_money(c):\n    return str(c)\n")
+    (repo / "shop" / "coupons.py").write_text(
+        "from shop.pricing import tax_for\n\ndef redeem(code):\n    return tax_for(5)\n"
+    )
+    (repo / "web" / "format.ts").unlink()
+    session.refresh()
+    fresh = RepoMap(Workspace(repo), cache_path=tmp_path / "other.sqlite")
+    assert session.render(300) == fresh.render(300)
+    assert session.render(120, focus=["redeem"]) == fresh.render(120, focus=["redeem"])

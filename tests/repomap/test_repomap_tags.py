@@ -209,3 +209,41 @@ def test_parallel_tagging_gives_the_same_rows_as_serial_tagging() -> None:
     parallel = sorted(tag_files(LANGS, jobs, workers=2, parallel_min_bytes=0))
     assert parallel == serial
     assert len(serial) == len(EXPECTED)
+
+
+def test_query_source_is_split_into_patterns_despite_comments_and_strings() -> None:
+    from coder.repomap.tags import top_level_forms
+
+    source = (
+        "; a comment with (parens\n(a) @x\n\n((b name: (c) @name) @reference.call\n"
+        '  (#match? @name "^[(;]"))\n[\n  (d)\n  (e)\n] @definition.class\n'
+    )
+    assert top_level_forms(source) == [
+        "(a) @x",
+        '((b name: (c) @name) @reference.call\n  (#match? @name "^[(;]"))',
+        "[\n  (d)\n  (e)\n] @definition.class",
+    ]
+
+
+def test_definition_patterns_capture_their_name_separately() -> None:
+    from coder.repomap.tags import query_source
+
+    for form in query_source("python").split("\n\n"):
+        assert ("@definition." in form) == ("@definition_name" in form)
+        assert ("@reference." in form) == ("@name" in form)
+
+
+def test_parallel_tagging_works_from_a_thread() -> None:
+    """With other threads alive the pool spawns instead of forking; results are the same."""
+    import threading
+
+    from coder.repomap.tags import tag_files
+
+    jobs = [(name, language_for(name) or "", 1) for name in sorted(EXPECTED)]
+    results: list[object] = []
+    worker = threading.Thread(
+        target=lambda: results.extend(tag_files(LANGS, jobs, workers=2, parallel_min_bytes=0))
+    )
+    worker.start()
+    worker.join(timeout=60)
+    assert sorted(results) == sorted(tag_files(LANGS, jobs, workers=1))  # type: ignore[type-var]

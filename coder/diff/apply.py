@@ -136,6 +136,9 @@ class _Run:
     def load(self, path: str) -> _Content:
         if path in self.files:
             return self.files[path]
+        if ".git" in path.split("/"):
+            # The workspace guards the top-level .git/; a nested one (a submodule's) too.
+            raise _Rejected(f"paths inside .git/ are refused: {path}")
         try:
             full = self.ws.resolve(path)
         except WorkspaceError as exc:

@@ -116,6 +116,7 @@ _EXTENDED = re.compile(
     r"^(old mode|new mode|deleted file mode|new file mode|similarity index|dissimilarity index"
     r"|rename from|rename to|copy from|copy to|index) ?(.*)$"
 )
+_BINARY = re.compile(r"^Binary files (.+) and (.+) differ$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
@@ -270,6 +271,14 @@ def _raw_files(lines: list[str]) -> list[_RawFile]:
         ):
             current.binary = True
             in_git_header = False
+            i += 1
+            continue
+        binary = _BINARY.match(line)
+        if binary:
+            # `diff -u` output for a binary file, outside any git header.
+            current = _RawFile(old=_header_path(binary.group(1)), new=_header_path(binary.group(2)))
+            current.binary = True
+            files.append(current)
             i += 1
             continue
         if line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):

@@ -296,6 +296,12 @@ def main() -> int:
                 f"{variant:<10} {unique[variant]:>6} {tool:<6} {t.counts['correct']:>7} "
                 f"{t.counts['rejected']:>8} {t.counts['misapplied']:>10} {rate:>8.0f}"
             )
+    print(
+        "\nvariants: exact = git diff as is; shifted = every @@ line number off by the same"
+        " ±1..15;\ncounts = hunk counts off by ±1..2; headers = no diff --git/index/mode lines,"
+        " no a/ b/;\nnonumbers = `@@ @@`. unique = variants whose hunks have one correct place"
+        " (right numbers,\nor old lines found once). git and patch get the right -p level."
+    )
     print(f"\ncoder failures on uniquely placeable variants: {dict(coder_misses) or 0}")
     print(f"CLI agreed with the library on {cli_agreed}/{cli_checked} diffs")
     print(f"total {time.monotonic() - start:.1f} s")

@@ -208,9 +208,11 @@ class RepoMap:
         for parsed, size, mtime in tagged:
             stats[parsed.path] = Stat(size, mtime, parsed.digest, parsed.shape, parsed.tags)
             self._forget(parsed.path)
+            if self._shapes is None:
+                continue  # nothing loaded yet: a later ranking reads the cache
             shape = None if parsed.names is None else decode_names(parsed.names)
             changes[parsed.path] = shape
-            if self._shapes is not None and shape is not None:
+            if shape is not None:
                 self._shapes[parsed.path] = shape
         self._languages = {p: lang for p, (lang, _, _) in found.items()}
         self.cache.update(tagged, restat, removed)

@@ -56,14 +56,13 @@ class LinkIndex:
         self.shapes: dict[str, Shape] = dict(shapes)
         self.languages = languages
         self.definers: dict[str, list[str]] = defaultdict(list)
-        self.referrers: dict[str, set[str]] = defaultdict(set)
         for path in sorted(self.shapes):
-            names, refs = self.shapes[path]
-            for name in set(names):
+            for name in set(self.shapes[path][0]):
                 self.definers[name].append(path)
-            for name in refs:
-                self.referrers[name].add(path)
-        self.linking = {n for n, paths in self.definers.items() if self._links(n, paths)}
+        self._referrers: dict[str, set[str]] | None = None  # built by the first update
+        self.linking = {
+            n for n, paths in self.definers.items() if len(paths) <= MAX_DEFINERS and len(n) >= 3
+        }
         self.out: dict[str, dict[str, float]] = {}
         self.used: dict[str, dict[str, float]] = {}
         self.referenced: dict[str, float] = {}
@@ -75,6 +74,16 @@ class LinkIndex:
     @staticmethod
     def _links(name: str, paths: list[str]) -> bool:
         return 0 < len(paths) <= MAX_DEFINERS and len(name) >= 3
+
+    @property
+    def referrers(self) -> dict[str, set[str]]:
+        """Name → files referring to it (built on first use: only updates need it)."""
+        if self._referrers is None:
+            self._referrers = defaultdict(set)
+            for path, (_, refs) in self.shapes.items():
+                for name in refs:
+                    self._referrers[name].add(path)
+        return self._referrers
 
     def _link(self, src: str) -> None:
         """Recompute the out-edges of `src` and its share of each name's references."""
@@ -99,6 +108,7 @@ class LinkIndex:
     def update(self, changes: Mapping[str, Shape | None], languages: Mapping[str, str]) -> None:
         """Apply changed files (None: removed) and re-link what they touch."""
         self.languages = languages
+        referrers = self.referrers
         redefined: set[str] = set()
         for path, new in changes.items():
             old = self.shapes.pop(path, None)
@@ -112,9 +122,9 @@ class LinkIndex:
             redefined |= old_defs ^ new_defs
             old_refs, new_refs = set(old[1] if old else ()), set(new[1] if new else ())
             for name in old_refs - new_refs:
-                self.referrers[name].discard(path)
+                referrers[name].discard(path)
             for name in new_refs - old_refs:
-                self.referrers[name].add(path)
+                referrers[name].add(path)
             if new is not None:
                 self.shapes[path] = new
         for name in redefined:
@@ -124,7 +134,7 @@ class LinkIndex:
                 self.linking.discard(name)
         relink = {p for p in changes if p in self.shapes}
         for name in redefined:
-            relink.update(self.referrers.get(name, ()))
+            relink.update(referrers.get(name, ()))
         dirty: set[str] = set()
         for path in changes:
             if path not in self.shapes:
@@ -136,7 +146,7 @@ class LinkIndex:
             dirty.update(self.used[path])
         for name in dirty:
             total = 0.0
-            for path in sorted(self.referrers.get(name, ())):
+            for path in sorted(referrers.get(name, ())):
                 total += self.used[path].get(name, 0.0)
             if total:
                 self.referenced[name] = total

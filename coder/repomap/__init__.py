@@ -14,13 +14,19 @@ import re
 import stat
 import subprocess
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coder.repomap.cache import Stat, TagCache
 from coder.repomap.focus import focus_terms
-from coder.repomap.languages import GRAMMARS, MAX_FILE_BYTES, language_for
+from coder.repomap.languages import (
+    GRAMMARS,
+    MAX_FILE_BYTES,
+    available_languages,
+    language_for,
+)
 from coder.repomap.rank import MAX_DEFINERS, Graph, LinkIndex, Shape, pagerank
 from coder.repomap.render import Item, estimate_tokens, fit
 from coder.repomap.tags import Definition, Parsed, decode_names, digest
@@ -118,6 +124,8 @@ class RepoMap:
         self._structure = ""
         self._rendered: dict[tuple[object, ...], str] = {}
         self._last = MapStats(0, 0, 0, 0.0, 0.0, 0.0)
+        self._available = available_languages()
+        self._warned: set[str] = set()
 
     @property
     def notice(self) -> str | None:
@@ -147,9 +155,13 @@ class RepoMap:
     def _scan(self) -> dict[str, tuple[str, int, int]]:
         found: dict[str, tuple[str, int, int]] = {}
         root = str(self.ws.root)
+        missing: set[str] = set()
         for path in self._list_files():
             language = language_for(path)
             if language is None:
+                continue
+            if language not in self._available:
+                missing.add(language)
                 continue
             try:
                 st = os.lstat(os.path.join(root, path))
@@ -158,6 +170,14 @@ class RepoMap:
             # lstat: a symlink (possibly leading out of the repository) is not a source file.
             if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_FILE_BYTES:
                 found[path] = (language, st.st_size, st.st_mtime_ns)
+        if missing - self._warned:
+            self._warned |= missing
+            modules = ", ".join(sorted(GRAMMARS[name].module for name in missing))
+            warnings.warn(
+                f"repo map skips files whose grammar is not installed: {modules}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         return found
 
     def refresh(self) -> MapStats:

@@ -6,6 +6,7 @@ Grammar modules are only named here; `tags.py` imports them lazily when a file n
 from __future__ import annotations
 
 import builtins
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,13 @@ EXTENSIONS: dict[str, str] = {
     ".bash": "bash",
 }
 """Lower-case file extension → grammar name."""
+
+
+def available_languages() -> frozenset[str]:
+    """Grammar names whose wheel is installed (found without importing it)."""
+    return frozenset(
+        name for name, g in GRAMMARS.items() if importlib.util.find_spec(g.module) is not None
+    )
 
 
 def language_for(path: str) -> str | None:

@@ -271,3 +271,18 @@ def test_focus_terms_feed_render(make_repo: Callable[[str], Path]) -> None:
     repo_map = RepoMap(Workspace(repo))
     text = repo_map.render(40, focus=focus_terms("Why does `cheapest` crash on an empty cart?"))
     assert "def cheapest(cart: Cart) -> Product:" in text
+
+
+def test_files_of_a_grammar_that_is_not_installed_are_skipped_with_a_warning(
+    make_repo: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sys.modules[name] = None` is how Python itself marks a module as unimportable."""
+    import sys
+
+    repo = make_repo("sample_repo")
+    monkeypatch.setitem(sys.modules, "tree_sitter_bash", None)
+    with pytest.warns(RuntimeWarning, match="tree_sitter_bash"):
+        repo_map = RepoMap(Workspace(repo))
+        text = repo_map.render(4096)
+    assert "deploy.sh" not in text
+    assert "shop/models.py" in text

@@ -9,13 +9,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import multiprocessing
 import os
 import re
-import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -304,6 +301,10 @@ def tag_files(
             current, size_so_far = [], 0
     if current:
         chunks.append(current)
+    import multiprocessing  # process machinery only for cold builds: keeps warm starts fast
+    import threading
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     # fork is cheapest, but forking a process that runs other threads can deadlock in the child.
     method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
     context = multiprocessing.get_context(method)

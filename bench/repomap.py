@@ -123,6 +123,22 @@ def bench_coder(repo: Path, runs: int, tokens: int) -> list[Row]:
         wall, cpu = median_of(runs, setup, refresh_render)
         rows.append((f"{name} (same RepoMap)", wall, cpu, note))
     edited.write_text(original)
+
+    def cli() -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "coder",
+            "map",
+            "--repo",
+            str(repo),
+            "--tokens",
+            str(tokens),
+        ]
+        subprocess.run(command, capture_output=True, check=True)
+
+    wall, cpu = median_of(runs, lambda: None, cli)
+    rows.append(("warm: `coder map` as a process", wall, cpu, "includes interpreter start"))
     rows.append(("map size", 0.0, 0.0, f"~{estimate_tokens(text)} tokens for a {tokens} budget"))
     return rows
 

@@ -289,11 +289,10 @@ class RepoMap:
     # ---- ranking and rendering ---------------------------------------------------------
 
     def _resolve_focus(self, focus: Iterable[str]) -> tuple[list[str], list[str]]:
-        """Split focus items into repository files and identifiers defined somewhere."""
+        """Split focus items into repository files and other words (maybe identifiers)."""
         stats = self._ensure_fresh()
         files: set[str] = set()
-        names: set[str] = set()
-        words: list[str] = []
+        words: set[str] = set()
         for raw in focus:
             item = raw.strip().strip("`'\"").removeprefix("./").rstrip("/")
             if not item:
@@ -306,23 +305,21 @@ class RepoMap:
             if matches and ("/" in item or Path(item).suffix):
                 files.update(matches)
                 continue
-            words += [w for w in re.split(r"[^\w$]+", item) if w]
-        if words:
-            definers = self._get_graph().definers
-            # A name defined all over the repository (`run`, `get`) pins nothing.
-            names.update(w for w in words if 0 < len(definers.get(w, ())) <= MAX_DEFINERS)
-        return sorted(files), sorted(names)
+            words.update(w for w in re.split(r"[^\w$]+", item) if w)
+        return sorted(files), sorted(words)
 
-    def _rank(self, files: list[str], names: list[str], limit: int) -> tuple[list[Item], bool]:
+    def _rank(self, files: list[str], words: list[str], limit: int) -> tuple[list[Item], bool]:
         """The focused definitions, then the best `limit` others, as (path, index in the
         file's definitions); and whether that is every definition there is."""
-        key = json.dumps([self._ranking_version, self._structure, files, names, limit])
+        key = json.dumps([self._ranking_version, self._structure, files, words, limit])
         stored = self.cache.ranking(key)
         if stored is not None:
             entries, complete = json.loads(stored)
             return [(path, index) for path, index in entries], complete
         graph = self._get_graph()
         shapes = self._load_shapes()
+        # Words that name a definition; one defined all over (`run`, `get`) pins nothing.
+        names = [w for w in words if 0 < len(graph.definers.get(w, ())) <= MAX_DEFINERS]
         seeds = dict.fromkeys(files, 1.0)
         for name in names:
             for path in graph.definers[name]:
@@ -383,7 +380,7 @@ class RepoMap:
         if key in self._rendered:
             return self._rendered[key]
         start = time.perf_counter()
-        files, names = self._resolve_focus(focus)
+        files, words = self._resolve_focus(focus)
         counter = count_tokens or estimate_tokens
         # Rank more definitions than the budget is likely to show (more if they all fit), in
         # steps, so budgets of a similar size share one cached ranking.
@@ -392,7 +389,7 @@ class RepoMap:
             limit *= 4
         defs = _LazyDefs(lambda path: self._load_defs([path]).get(path, ()))
         while True:
-            items, complete = self._rank(files, names, limit)
+            items, complete = self._rank(files, words, limit)
             text, used = fit(items, defs, tokens, counter)
             if used < len(items) or complete:
                 break

@@ -277,6 +277,16 @@ class RepoMap:
         missing = [p for p in paths if p not in self._defs]
         if missing:
             self._defs.update(self.cache.defs(missing))
+            stats = self._ensure_fresh()
+            lost = [p for p in missing if p not in self._defs and p in stats and stats[p].shape]
+            if lost:
+                # The cache fell back to memory and forgot them: parse those files again.
+                from coder.repomap.tags import decode_defs, tag_files
+
+                jobs = [(p, self._languages[p], stats[p].size) for p in lost]
+                for parsed in tag_files(self.ws.root, jobs):
+                    if parsed.defs is not None:
+                        self._defs[parsed.path] = decode_defs(parsed.defs)
         return self._defs
 
     def _get_graph(self) -> Graph:

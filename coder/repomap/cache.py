@@ -58,6 +58,7 @@ class TagCache:
 
     def _open(self, path: Path | None, version: str) -> sqlite3.Connection:
         if path is not None:
+            db = None
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(path, timeout=2.0, isolation_level=None)
@@ -65,6 +66,8 @@ class TagCache:
                 self._prepare(db, version)
                 return db
             except (sqlite3.Error, OSError) as exc:
+                if db is not None:
+                    db.close()
                 self._warn(exc)
         db = sqlite3.connect(":memory:", isolation_level=None)
         self._prepare(db, version)

@@ -286,3 +286,16 @@ def test_files_of_a_grammar_that_is_not_installed_are_skipped_with_a_warning(
         text = repo_map.render(4096)
     assert "deploy.sh" not in text
     assert "shop/models.py" in text
+
+
+def test_definitions_forgotten_by_a_failing_cache_are_parsed_again(
+    make_repo: Callable[[str], Path],
+) -> None:
+    repo = make_repo("sample_repo")
+    expected = RepoMap(Workspace(repo)).render(4096)  # also stores the ranking
+    session = RepoMap(Workspace(repo))
+    session.refresh()
+    with sqlite3.connect(repo / ".git" / "coder" / "repomap.sqlite") as db:
+        db.execute("DROP TABLE files")  # the stored ranking survives, the definitions do not
+    with pytest.warns(RuntimeWarning, match="repo map cache"):
+        assert session.render(4096) == expected

@@ -21,9 +21,9 @@ def map_command(args: argparse.Namespace) -> int:
     if args.tokens <= 0:
         raise UsageError(f"--tokens must be a positive number, not {args.tokens}")
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", RuntimeWarning)
         repo_map = RepoMap(Workspace(root))
-        stats = repo_map.refresh()
+        repo_map.refresh()
         text = repo_map.render(args.tokens, focus=args.focus or ())
     for warning in caught:
         print(f"coder: warning: {warning.message}", file=sys.stderr)

@@ -42,6 +42,10 @@ HERE = Path(__file__).parent
 PINNED_PER_FILE = 30
 """At most this many definitions of each focused file go before everything else."""
 
+UNREFERENCED_WEIGHT = 0.1
+"""A file's rank is shared among its definitions by how much other files refer to each; a
+definition nobody refers to still gets this much, so lone files (scripts) are not empty."""
+
 
 @dataclass(frozen=True)
 class MapStats:
@@ -346,7 +350,7 @@ class RepoMap:
             defs = shapes[path][0]
             if not defs:
                 return []
-            weights = [1.0 + referenced.get(n, 0.0) for n in defs]
+            weights = [UNREFERENCED_WEIGHT + referenced.get(n, 0.0) for n in defs]
             share = ranks[path] / sum(weights)
             return [(-w * share, i) for i, w in enumerate(weights) if defs[i] not in wanted]
 

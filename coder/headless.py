@@ -140,7 +140,15 @@ class HeadlessApprover:
 def _flags(args: argparse.Namespace) -> dict[str, object]:
     flags = {
         name: getattr(args, name, None)
-        for name in ("model", "base_url", "api", "reasoning_effort", "max_turns", "approval")
+        for name in (
+            "model",
+            "base_url",
+            "api_key",
+            "api",
+            "reasoning_effort",
+            "max_turns",
+            "approval",
+        )
     }
     if getattr(args, "checks", None):
         flags["checks"] = list(args.checks)

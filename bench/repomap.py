@@ -167,6 +167,8 @@ def bench_aider(repo: Path, runs: int, tokens: int, aider: str | None) -> list[R
     cold = median_of(runs, drop_cache, run)
     warm = median_of(runs, lambda: None, run)
     drop_cache()
+    for leftover in repo.glob(".aider*"):
+        leftover.unlink()  # chat and input history files
     return [
         ("aider cold (process, no tags cache)", *cold, "includes interpreter start"),
         ("aider warm (process, tags cache kept)", *warm, "includes interpreter start"),

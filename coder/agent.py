@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from coder import prompts
-from coder.checks import CheckRun, run_check
+from coder.checks import CheckRun, describe_runs, run_check
 from coder.conversation import Conversation, TokenUsage, ToolCall, ToolResultItem, UserText
 from coder.errors import (
     EXIT_FAILED,
@@ -87,7 +87,7 @@ class Agent:
         self.totals = [0, 0, 0]
         self.cost: float | None = None
         self._steering: queue.SimpleQueue[str] = queue.SimpleQueue()
-        ctx.run_check_commands = lambda: self._checks_text(self.run_checks())
+        ctx.run_check_commands = lambda: describe_runs(self.run_checks())
 
     def steer(self, text: str) -> None:
         """Queue user guidance for the next turn boundary (thread-safe)."""
@@ -153,14 +153,14 @@ class Agent:
             if all(run.passed for run in runs):
                 self._answer(call, True, "finished: all checks pass")
                 raise
-            failures = self._checks_text(runs)
+            failures = describe_runs(runs)
             ok, output = (
                 False,
                 prompts.render("finish_refused", self.config.prompt_variant, failures=failures),
             )
             del request
         if ok and call.name == "apply_diff" and self.config.check_after_edit and self.ctx.checks:
-            output += "\n\n" + self._checks_text(self.run_checks())
+            output += "\n\n" + describe_runs(self.run_checks())
         self._answer(call, ok, output)
 
     def _answer(self, call: ToolCall, ok: bool, output: str) -> None:
@@ -183,16 +183,6 @@ class Agent:
             self.sink.emit(CheckResult(command, run.passed, run.exit_code, run.output, run.seconds))
             runs.append(run)
         return runs
-
-    @staticmethod
-    def _checks_text(runs: list[CheckRun]) -> str:
-        if not runs:
-            return "no checks are configured"
-        parts = []
-        for run in runs:
-            verdict = "PASSED" if run.passed else f"FAILED (exit code {run.exit_code})"
-            parts.append(f"$ {run.command}\n{verdict}" + ("" if run.passed else f"\n{run.output}"))
-        return "\n\n".join(parts)
 
     def _add_task(self, task: str) -> None:
         checks = ", ".join(f"`{c}`" for c in self.ctx.checks) or "none configured"

@@ -93,3 +93,14 @@ def run_check(
         output += f"\n[check timed out after {timeout_s:.0f} s]"
     text = head_tail(output.strip(), 2000) if passed else trim_failure(output)
     return CheckRun(command, passed, result.exit_code, text, result.seconds)
+
+
+def describe_runs(runs: list[CheckRun]) -> str:
+    """The checks' outcome as the model reads it: a verdict per command, failures in full."""
+    if not runs:
+        return "no checks are configured"
+    parts = []
+    for run in runs:
+        verdict = "PASSED" if run.passed else f"FAILED (exit code {run.exit_code})"
+        parts.append(f"$ {run.command}\n{verdict}" + ("" if run.passed else f"\n{run.output}"))
+    return "\n\n".join(parts)

@@ -1,0 +1,214 @@
+"""Benchmark `coder run` on task repositories and judge each by its own restored tests.
+
+Each task is a directory (default: fixtures/tasks/*) with project files, tests that fail
+before the fix and ISSUE.md. The task is copied to a temp dir (without ISSUE.md), made a git
+repo, and handed to `coder run "$(cat ISSUE.md)" --repo DIR --api local --json`. Then every
+test file is restored to its original content and pytest decides. Prints a table and
+solved / total, median seconds, prompt and completion tokens per task.
+
+    python bench/local_eval.py [--only NAME ...] [--timeout 420] [--logs DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SKIP = {"ISSUE.md", "__pycache__", ".pytest_cache", ".git"}
+
+
+@dataclass
+class TaskResult:
+    """How one task went."""
+
+    name: str
+    solved: bool
+    seconds: float
+    exit_code: int
+    turns: int
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    outcome: str
+
+
+def is_test_file(rel: Path) -> bool:
+    """Test files are restored before judging, so editing them cannot pass a task."""
+    return (
+        "tests" in rel.parts
+        or rel.name.startswith("test_")
+        or rel.name.endswith("_test.py")
+        or rel.name == "conftest.py"
+    )
+
+
+def prepare(task: Path, work: Path) -> None:
+    """Copy the task (minus ISSUE.md and caches) into `work` and commit it."""
+    shutil.copytree(task, work, ignore=lambda _dir, names: [n for n in names if n in SKIP])
+    env = {**os.environ, **_GIT_IDENTITY}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "task"]):
+        subprocess.run(["git", *args], cwd=work, env=env, check=True, capture_output=True)
+
+
+def restore_tests(task: Path, work: Path) -> None:
+    """Put every test file back exactly as the task shipped it (and drop new ones)."""
+    for path in work.rglob("*"):
+        rel = path.relative_to(work)
+        if ".git" in rel.parts or not path.is_file() or not is_test_file(rel):
+            continue
+        if not (task / rel).exists():
+            path.unlink()
+    for path in task.rglob("*"):
+        rel = path.relative_to(task)
+        if path.is_file() and is_test_file(rel) and not (set(rel.parts) & SKIP):
+            (work / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, work / rel)
+
+
+def judge(work: Path) -> bool:
+    """The restored tests pass."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=work,
+        capture_output=True,
+        timeout=300,
+    )
+    return proc.returncode == 0
+
+
+def run_coder(
+    issue: str, work: Path, timeout: float, max_turns: int, log: Path | None
+) -> tuple[int, list[dict[str, object]], float]:
+    """Run `coder run` headless; returns (exit code, JSONL events, seconds)."""
+    command = [sys.executable, "-m", "coder", "run", issue, "--repo", str(work)]
+    command += ["--api", "local", "--json", "--max-turns", str(max_turns)]
+    stderr = log.open("w") if log else subprocess.DEVNULL
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        code = 124
+    finally:
+        if log:
+            stderr.close()  # type: ignore[union-attr]
+    seconds = time.monotonic() - started
+    events = []
+    for line in out.splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue
+    if log:
+        log.with_suffix(".jsonl").write_text(out)
+    return code, events, seconds
+
+
+def evaluate(task: Path, timeout: float, max_turns: int, logs: Path | None) -> TaskResult:
+    """Run and judge one task."""
+    issue = (task / "ISSUE.md").read_text(encoding="utf-8").strip()
+    with tempfile.TemporaryDirectory(prefix=f"coder-bench-{task.name}-") as tmp:
+        work = Path(tmp) / task.name
+        prepare(task, work)
+        log = logs / f"{task.name}.log" if logs else None
+        code, events, seconds = run_coder(issue, work, timeout, max_turns, log)
+        restore_tests(task, work)
+        solved = judge(work)
+    usage = [e for e in events if e.get("type") == "usage"]
+    finished = [e for e in events if e.get("type") == "finished"]
+    return TaskResult(
+        name=task.name,
+        solved=solved,
+        seconds=round(seconds, 1),
+        exit_code=code,
+        turns=len(usage),
+        prompt_tokens=sum(int(e["prompt_tokens"]) for e in usage),  # type: ignore[call-overload]
+        cached_tokens=sum(int(e["cached_tokens"]) for e in usage),  # type: ignore[call-overload]
+        completion_tokens=sum(int(e["completion_tokens"]) for e in usage),  # type: ignore[call-overload]
+        outcome=str(finished[-1]["outcome"]) if finished else ("timeout" if code == 124 else "?"),
+    )
+
+
+def print_table(results: list[TaskResult], timeout: float) -> None:
+    """The per-task table and the summary lines."""
+    header = f"{'task':<16} {'solved':<6} {'sec':>6} {'turns':>5} {'prompt':>7} "
+    header += f"{'reused':>7} {'prefill':>7} {'compl':>6}  outcome"
+    print(header)
+    for r in results:
+        prefilled = r.prompt_tokens - r.cached_tokens
+        print(
+            f"{r.name:<16} {'yes' if r.solved else 'no':<6} {r.seconds:>6.0f} {r.turns:>5} "
+            f"{r.prompt_tokens:>7} {r.cached_tokens:>7} {prefilled:>7} "
+            f"{r.completion_tokens:>6}  {r.outcome}"
+        )
+    if not results:
+        return
+    solved = sum(r.solved for r in results)
+    in_time = sum(r.solved and r.seconds <= timeout for r in results)
+    print(f"\nsolved: {solved}/{len(results)} ({in_time} within {timeout:.0f} s)")
+    print(f"median seconds per task: {statistics.median(r.seconds for r in results):.0f}")
+    print(
+        "median tokens per task: prompt "
+        f"{statistics.median(r.prompt_tokens for r in results):.0f} "
+        f"(prefilled {statistics.median(r.prompt_tokens - r.cached_tokens for r in results):.0f}"
+        f"), completion {statistics.median(r.completion_tokens for r in results):.0f}"
+    )
+
+
+_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit 0 when every task was solved."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=Path, default=ROOT / "fixtures" / "tasks")
+    parser.add_argument("--only", nargs="*", default=[], metavar="NAME")
+    parser.add_argument("--timeout", type=float, default=420.0, help="seconds per task")
+    parser.add_argument("--max-turns", type=int, default=8)
+    parser.add_argument("--logs", type=Path, help="keep each run's stderr and JSONL here")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    tasks = sorted(p for p in args.tasks.iterdir() if (p / "ISSUE.md").is_file())
+    if args.only:
+        tasks = [t for t in tasks if t.name in set(args.only)]
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
+    results = []
+    for task in tasks:
+        result = evaluate(task, args.timeout, args.max_turns, args.logs)
+        results.append(result)
+        print(
+            f"# {result.name}: {'solved' if result.solved else 'not solved'} "
+            f"in {result.seconds:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    print_table(results, args.timeout)
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    return 0 if results and all(r.solved for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

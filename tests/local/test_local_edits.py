@@ -51,7 +51,8 @@ def test_a_method_alone_is_added_to_its_only_class() -> None:
 
 
 def test_a_partial_class_keeps_the_methods_it_does_not_mention() -> None:
-    block = "class Stack:\n    def pop(self):\n        return self._items.pop() if self._items else None\n"
+    block = "class Stack:\n    def pop(self):\n"
+    block += "        return self._items.pop() if self._items else None\n"
     merged = merge_python(STACK, block)
     assert merged is not None
     assert "def __init__(self):" in merged

@@ -7,7 +7,6 @@ paths and identifiers out of task text to seed the ranking.
 from __future__ import annotations
 
 import hashlib
-import heapq
 import json
 import os
 import re
@@ -27,7 +26,7 @@ from coder.repomap.languages import (
     available_languages,
     language_for,
 )
-from coder.repomap.rank import MAX_DEFINERS, Graph, LinkIndex, Shape, pagerank
+from coder.repomap.rank import MAX_DEFINERS, Graph, LinkIndex, Shape, rank_definitions
 from coder.repomap.render import Item, estimate_tokens, fit
 from coder.repomap.tags import Definition, Parsed, decode_names, digest
 from coder.workspace import SAFE_GIT, Workspace
@@ -38,13 +37,6 @@ CACHE_FORMAT = "3"
 """Bump when the stored tag format changes; query edits invalidate the cache on their own."""
 
 HERE = Path(__file__).parent
-
-PINNED_PER_FILE = 30
-"""At most this many definitions of each focused file go before everything else."""
-
-UNREFERENCED_WEIGHT = 0.1
-"""A file's rank is shared among its definitions by how much other files refer to each; a
-definition nobody refers to still gets this much, so lone files (scripts) are not empty."""
 
 
 @dataclass(frozen=True)
@@ -331,48 +323,9 @@ class RepoMap:
             entries, complete = json.loads(stored)
             return [(path, index) for path, index in entries], complete
         graph = self._get_graph()
-        shapes = self._load_shapes()
         # Words that name a definition; one defined all over (`run`, `get`) pins nothing.
         names = [w for w in words if 0 < len(graph.definers.get(w, ())) <= MAX_DEFINERS]
-        seeds = dict.fromkeys(files, 1.0)
-        for name in names:
-            for path in graph.definers[name]:
-                seeds[path] = seeds.get(path, 0.0) + 1.0 / len(graph.definers[name])
-        ranks = pagerank(graph, seeds)
-        referenced = graph.referenced
-        chosen: list[tuple[int, float, str, int]] = []
-        wanted = set(names)
-        for name in names:
-            for path in graph.definers[name]:
-                chosen += [(0, 0.0, path, i) for i, n in enumerate(shapes[path][0]) if n == name]
-
-        def scored(path: str) -> list[tuple[float, int]]:
-            defs = shapes[path][0]
-            if not defs:
-                return []
-            weights = [UNREFERENCED_WEIGHT + referenced.get(n, 0.0) for n in defs]
-            share = ranks[path] / sum(weights)
-            return [(-w * share, i) for i, w in enumerate(weights) if defs[i] not in wanted]
-
-        for path in files:
-            chosen += [(1, s, path, i) for s, i in sorted(scored(path))[:PINNED_PER_FILE]]
-        taken = {(path, i) for _, _, path, i in chosen}
-        # A definition scores at most its file's rank: stop once no file can beat the worst kept.
-        heap: list[tuple[float, str, int]] = []  # (score, path, index), lowest score first
-        for path in sorted(ranks, key=lambda p: (-ranks[p], p)):
-            if len(heap) >= limit and ranks[path] <= heap[0][0]:
-                break
-            for negative, i in scored(path):
-                if (path, i) in taken:
-                    continue
-                if len(heap) < limit:
-                    heapq.heappush(heap, (-negative, path, i))
-                elif -negative > heap[0][0]:
-                    heapq.heapreplace(heap, (-negative, path, i))
-        chosen += [(2, -score, path, i) for score, path, i in heap]
-        chosen.sort()
-        result = [(path, i) for _, _, path, i in chosen]
-        complete = len(heap) < limit
+        result, complete = rank_definitions(graph, self._load_shapes(), files, names, limit)
         self.cache.store_ranking(key, json.dumps([result, complete]))
         return result, complete
 

@@ -11,7 +11,7 @@ import bisect
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter, mul
 
@@ -25,6 +25,13 @@ MAX_OUT_EDGES = 16
 
 UNSEEDED_SHARE = 0.1
 """Share of the restart distribution spread over all files when there are seeds."""
+
+PINNED_PER_FILE = 30
+"""At most this many definitions of each focused file go before everything else."""
+
+UNREFERENCED_WEIGHT = 0.1
+"""A file's rank is shared among its definitions by how much other files refer to each; a
+definition nobody refers to still gets this much, so lone files (scripts) are not empty."""
 
 Shape = tuple[tuple[str, ...], dict[str, int]]
 """What ranking needs of a file: its definition names in line order, its reference counts."""
@@ -219,3 +226,58 @@ def pagerank(
         if delta < tolerance:
             break
     return dict(zip(files, rank, strict=True))
+
+
+def rank_definitions(
+    graph: Graph,
+    shapes: Mapping[str, Shape],
+    files: Sequence[str],
+    names: Sequence[str],
+    limit: int,
+) -> tuple[list[tuple[str, int]], bool]:
+    """Definitions best first, as (path, index in the file's definitions), and whether that
+    is every definition there is.
+
+    First the definitions of the focused `names`, then up to PINNED_PER_FILE of each focused
+    file, then the best `limit` others. PageRank is seeded with the focused files and the files
+    defining the focused names; a file's rank is shared among its definitions by how much other
+    files refer to each.
+    """
+    seeds = dict.fromkeys(files, 1.0)
+    for name in names:
+        for path in graph.definers[name]:
+            seeds[path] = seeds.get(path, 0.0) + 1.0 / len(graph.definers[name])
+    ranks = pagerank(graph, seeds)
+    referenced = graph.referenced
+    chosen: list[tuple[int, float, str, int]] = []
+    wanted = set(names)
+    for name in names:
+        for path in graph.definers[name]:
+            chosen += [(0, 0.0, path, i) for i, n in enumerate(shapes[path][0]) if n == name]
+
+    def scored(path: str) -> list[tuple[float, int]]:
+        defs = shapes[path][0]
+        if not defs:
+            return []
+        weights = [UNREFERENCED_WEIGHT + referenced.get(n, 0.0) for n in defs]
+        share = ranks[path] / sum(weights)
+        return [(-w * share, i) for i, w in enumerate(weights) if defs[i] not in wanted]
+
+    for path in files:
+        chosen += [(1, s, path, i) for s, i in sorted(scored(path))[:PINNED_PER_FILE]]
+    taken = {(path, i) for _, _, path, i in chosen}
+    # A definition scores at most its file's rank: stop once no file can beat the worst kept.
+    heap: list[tuple[float, str, int]] = []  # (score, path, index), lowest score first
+    for path in sorted(ranks, key=lambda p: (-ranks[p], p)):
+        if len(heap) >= limit and ranks[path] <= heap[0][0]:
+            break
+        for negative, i in scored(path):
+            if (path, i) in taken:
+                continue
+            if len(heap) < limit:
+                heapq.heappush(heap, (-negative, path, i))
+            elif -negative > heap[0][0]:
+                heapq.heapreplace(heap, (-negative, path, i))
+    chosen += [(2, -score, path, i) for score, path, i in heap]
+    chosen.sort()
+    return [(path, i) for _, _, path, i in chosen], len(heap) < limit

@@ -62,3 +62,30 @@ def test_map_with_a_corrupt_cache_warns_on_one_line_and_still_prints(
     assert "class Cart:" in result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("coder: warning: repo map cache")
+
+
+def test_the_wheel_ships_every_tags_query(tmp_path: Path) -> None:
+    from coder.repomap.languages import GRAMMARS
+
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "-o",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    import zipfile
+
+    with zipfile.ZipFile(next(tmp_path.glob("coder-*.whl"))) as wheel:
+        names = set(wheel.namelist())
+    for grammar in GRAMMARS.values():
+        for query in grammar.query_paths:
+            assert f"coder/repomap/queries/{query.name}" in names

@@ -13,6 +13,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -168,29 +169,26 @@ def _captures(data: bytes, language: str) -> dict[str, list[Any]]:
     return tree_sitter.QueryCursor(query).captures(tree.root_node)  # type: ignore[no-any-return]
 
 
-def _line_text(data: bytes, offset: int) -> str:
-    start = data.rfind(b"\n", 0, offset) + 1
-    end = data.find(b"\n", offset)
-    if end < 0:
-        end = len(data)
-    return data[start:end].decode("utf-8", "replace").rstrip()
-
-
 def _definitions(data: bytes, captures: dict[str, list[Any]]) -> tuple[Definition, ...]:
-    """Pair each definition name with the innermost definition node around it."""
-    scopes = sorted(
-        (node.start_byte, -node.end_byte, capture[11:], node)
+    """Pair each definition name with the innermost definition node around it.
+
+    When two patterns tag one node (Rust: a function inside an impl is also a method), the
+    kind other than "function" wins. Hot code: one call per file, one pass per definition.
+    """
+    scopes = [
+        (node.start_byte, -node.end_byte, capture != "definition.function", capture[11:], node)
         for capture, nodes in captures.items()
         if capture.startswith("definition.")
         for node in nodes
-    )
-    names = sorted(captures.get("definition_name", ()), key=lambda n: n.start_byte)
+    ]
+    scopes.sort(key=itemgetter(0, 1, 2))
+    names = sorted(captures.get("definition_name", ()), key=attrgetter("start_byte"))
     found: dict[tuple[str, int], Definition] = {}
-    stack: list[tuple[int, int, str, Any]] = []
-    next_scope = 0
+    stack: list[tuple[int, int, bool, str, Any]] = []
+    next_scope, scope_count, size = 0, len(scopes), len(data)
     for node in names:
         start, end = node.start_byte, node.end_byte
-        while next_scope < len(scopes) and scopes[next_scope][0] <= start:
+        while next_scope < scope_count and scopes[next_scope][0] <= start:
             scope = scopes[next_scope]
             while stack and -stack[-1][1] <= scope[0]:
                 stack.pop()
@@ -198,16 +196,20 @@ def _definitions(data: bytes, captures: dict[str, list[Any]]) -> tuple[Definitio
             next_scope += 1
         while stack and -stack[-1][1] < end:
             stack.pop()
-        kind, last_row = ("definition", node.end_point[0])
-        if stack:
-            kind, last_row = stack[-1][2], stack[-1][3].end_point[0]
         name = data[start:end].decode("utf-8", "replace")
         line = node.start_point[0] + 1
-        if (name, line) not in found:
-            found[(name, line)] = Definition(
-                name, kind, line, max(line, last_row + 1), _line_text(data, start)
-            )
-    return tuple(sorted(found.values(), key=lambda d: (d.line, d.name)))
+        if (name, line) in found:
+            continue
+        kind, last_row = ("definition", line - 1)
+        if stack:
+            kind, last_row = stack[-1][3], stack[-1][4].end_point[0]
+        line_start = data.rfind(b"\n", 0, start) + 1
+        line_end = data.find(b"\n", start)
+        text = data[line_start : size if line_end < 0 else line_end]
+        found[(name, line)] = Definition(
+            name, kind, line, max(line, last_row + 1), text.decode("utf-8", "replace").rstrip()
+        )
+    return tuple(sorted(found.values(), key=itemgetter(2, 0)))
 
 
 def extract(data: bytes, language: str) -> FileTags:

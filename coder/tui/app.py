@@ -123,6 +123,8 @@ class CoderApp(App[int]):
     # ---- agent events ------------------------------------------------------------------
 
     async def _drain_stream(self) -> None:
+        if not self.screen_stack:
+            return  # shutting down: nothing left to draw on
         screen = self.main_screen
         for event in self.sink.take_stream():
             await screen.show_event(event)
@@ -134,6 +136,8 @@ class CoderApp(App[int]):
     @on(AgentEvent)
     async def _agent_event(self, message: AgentEvent) -> None:
         await self._drain_stream()
+        if not self.screen_stack:
+            return
         await self.main_screen.show_event(message.event)
         if isinstance(message.event, Finished):
             self.main_screen.status.state = "idle"

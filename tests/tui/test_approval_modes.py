@@ -3,6 +3,7 @@ are not allow-listed, full-auto never asks; Shift+Tab cycles the mode."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,10 @@ def asked(app: Any, seen: list[str]) -> None:
 async def run_answering(pilot: Any, seen: list[str], answers: dict[str, str]) -> None:
     """Run the agent to the end, answering each question with the key in `answers`."""
     app = pilot.app
+    deadline = time.monotonic() + 60
     while app.agent_running:
+        if time.monotonic() > deadline:
+            raise AssertionError("agent still running:\n" + app.main_screen.transcript_text())
         asked(app, seen)
         screen = app.screen
         if isinstance(screen, ReviewScreen):

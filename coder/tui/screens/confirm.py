@@ -18,6 +18,9 @@ KEY_HINTS = "y run it · n don't run · r don't run, with a comment for the mode
 class CommandScreen(ModalScreen[CommandDecision]):
     """The command, literally, and three answers."""
 
+    AUTO_FOCUS = None
+    """Keys go to the screen's bindings, not to the (hidden) comment box."""
+
     BINDINGS = [
         Binding("y", "answer(True)", "run it"),
         Binding("n", "answer(False)", "don't run"),
@@ -46,7 +49,9 @@ class CommandScreen(ModalScreen[CommandDecision]):
             yield Static(Content("The model wants to run a command in the repository:"))
             yield Static(Content("$ " + self.command), id="command")
             yield Static(Content(KEY_HINTS), id="confirm-keys")
-            yield Input(placeholder="why not? (Enter sends it to the model)", id="comment")
+            yield Input(
+                placeholder="why not? (Enter sends it to the model)", id="comment", disabled=True
+            )
         yield Footer()
 
     def action_answer(self, approved: bool) -> None:
@@ -56,6 +61,7 @@ class CommandScreen(ModalScreen[CommandDecision]):
     def action_comment(self) -> None:
         """Open the comment box; Enter refuses the command with the comment."""
         box = self.query_one("#comment", Input)
+        box.disabled = False
         box.add_class("-visible")
         box.focus()
 
@@ -64,6 +70,7 @@ class CommandScreen(ModalScreen[CommandDecision]):
         box = self.query_one("#comment", Input)
         if box.has_class("-visible"):
             box.remove_class("-visible")
+            box.disabled = True
             self.set_focus(None)
             return
         self.dismiss(CommandDecision(False))

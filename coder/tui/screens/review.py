@@ -107,6 +107,9 @@ def editor_command() -> list[str]:
 class ReviewScreen(ModalScreen[DiffDecision]):
     """Shows every hunk of a diff; the current one has a highlighted bar."""
 
+    AUTO_FOCUS = None
+    """Keys go to the screen's bindings, not to the (hidden) comment box."""
+
     BINDINGS = [
         Binding("y", "decide('approved')", "approve hunk"),
         Binding("n", "decide('rejected')", "reject hunk"),
@@ -163,7 +166,11 @@ class ReviewScreen(ModalScreen[DiffDecision]):
                         yield view
                         index += 1
             yield Static(Content(KEY_HINTS), id="review-keys")
-            yield Input(placeholder="why? (Enter sends it to the model, Esc cancels)", id="comment")
+            yield Input(
+                placeholder="why? (Enter sends it to the model, Esc cancels)",
+                id="comment",
+                disabled=True,
+            )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -207,6 +214,7 @@ class ReviewScreen(ModalScreen[DiffDecision]):
         box = self.query_one("#comment", Input)
         if box.has_class("-visible"):
             box.remove_class("-visible")
+            box.disabled = True
             self.set_focus(None)
             return
         for index, decision in enumerate(self.decisions):
@@ -227,6 +235,7 @@ class ReviewScreen(ModalScreen[DiffDecision]):
     def action_comment(self) -> None:
         """Ask for a comment; Enter rejects the current hunk with it."""
         box = self.query_one("#comment", Input)
+        box.disabled = False
         box.add_class("-visible")
         box.value = ""
         box.focus()
@@ -236,6 +245,7 @@ class ReviewScreen(ModalScreen[DiffDecision]):
         message.stop()
         box = self.query_one("#comment", Input)
         box.remove_class("-visible")
+        box.disabled = True
         self.set_focus(None)
         if message.value.strip():
             self.comments[self.current] = message.value.strip()

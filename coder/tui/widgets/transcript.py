@@ -1,6 +1,6 @@
 """Transcript: the scrolling record of a session: user lines, streamed markdown, tool blocks.
 
-Model text is streamed into a `Markdown` widget through `MarkdownStream`; everything else
+Model text is streamed into an `AssistantText` (markdown, throttled repaints); everything else
 (user text, command output, check output, notices) is shown as literal `Content`.
 """
 
@@ -11,9 +11,9 @@ from typing import Any
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Collapsible, Log, Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.widgets import Collapsible, Log, Static
 
+from coder.tui.widgets.assistant_text import AssistantText
 from coder.tui.widgets.tool_block import ToolBlock
 
 
@@ -24,7 +24,6 @@ class Transcript(VerticalScroll):
     Transcript { height: 1fr; padding: 0 1; }
     Transcript .user { margin: 1 0 0 0; color: $text; text-style: bold; }
     Transcript .guidance { margin: 1 0 0 0; color: $accent; text-style: bold; }
-    Transcript Markdown.assistant { margin: 0; padding: 0 0 0 2; }
     Transcript .notice { color: $text-muted; }
     Transcript .warning { color: $warning; }
     Transcript .check-pass CollapsibleTitle { color: $success; }
@@ -34,9 +33,7 @@ class Transcript(VerticalScroll):
 
     def __init__(self, *children: Widget, **kwargs: Any) -> None:
         super().__init__(*children, **kwargs)
-        self._markdown: Markdown | None = None
-        self._stream: MarkdownStream | None = None
-        self._streamed = ""
+        self._assistant: AssistantText | None = None
         self._tools: dict[str, ToolBlock] = {}
 
     def on_mount(self) -> None:
@@ -49,24 +46,20 @@ class Transcript(VerticalScroll):
         await self.mount(Static(Content(marker + text), classes=kind))
 
     async def stream_assistant(self, text: str) -> None:
-        """Append a fragment of the model's text to the current markdown block."""
-        if self._stream is None:
-            self._markdown = Markdown(classes="assistant", open_links=False)
-            await self.mount(self._markdown)
-            self._stream = Markdown.get_stream(self._markdown)
-            self._streamed = ""
-        self._streamed += text
-        await self._stream.write(text)
+        """Append a fragment of the model's text to the current message."""
+        if self._assistant is None:
+            self._assistant = AssistantText(classes="assistant")
+            await self.mount(self._assistant)
+        self._assistant.append(text)
 
     async def end_assistant(self, text: str) -> None:
-        """Close the streamed block; show `text` whole when nothing was streamed."""
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
-            self._markdown = None
-        elif text.strip() and not self._streamed:
-            await self.mount(Markdown(text, classes="assistant", open_links=False))
-        self._streamed = ""
+        """Close the streamed message; show `text` whole (the final form of the message)."""
+        if self._assistant is not None:
+            if text.strip():
+                self._assistant.set_text(text)
+            self._assistant = None
+        elif text.strip():
+            await self.mount(AssistantText(text, classes="assistant"))
 
     async def add_tool(self, call_id: str, name: str, arguments: dict[str, Any]) -> None:
         """A tool call, shown as a compact block."""
@@ -122,9 +115,9 @@ class Transcript(VerticalScroll):
     def plain_text(self) -> str:
         """Everything shown, as plain text (titles, notices, markdown source, outputs)."""
         parts: list[str] = []
-        for widget in self.query("Static, Markdown, CollapsibleTitle, Log"):
-            if isinstance(widget, Markdown):
-                parts.append(widget.source)
+        for widget in self.query("Static, AssistantText, CollapsibleTitle, Log"):
+            if isinstance(widget, AssistantText):
+                parts.append(widget.text)
             elif isinstance(widget, Log):
                 parts.append("\n".join(widget.lines))
             elif isinstance(widget, Static):

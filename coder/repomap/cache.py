@@ -48,7 +48,11 @@ class Stat(NamedTuple):
 
 
 class TagCache:
-    """Tags per file, persisted in SQLite when possible; every method survives a bad file."""
+    """Tags per file, persisted in SQLite when possible; every method survives a bad file.
+
+    Not for concurrent use, but usable from any one thread at a time (the session builds the
+    map, the agent's worker thread uses it).
+    """
 
     def __init__(self, path: Path | None, version: str) -> None:
         self.path = path
@@ -61,7 +65,9 @@ class TagCache:
             db = None
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(path, timeout=2.0, isolation_level=None)
+                db = sqlite3.connect(
+                    path, timeout=2.0, isolation_level=None, check_same_thread=False
+                )
                 db.execute("PRAGMA synchronous=NORMAL")
                 self._prepare(db, version)
                 return db
@@ -69,7 +75,7 @@ class TagCache:
                 if db is not None:
                     db.close()
                 self._warn(exc)
-        db = sqlite3.connect(":memory:", isolation_level=None)
+        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self._prepare(db, version)
         return db
 
@@ -99,7 +105,7 @@ class TagCache:
         except sqlite3.Error:
             pass
         self.path = None
-        self._db = sqlite3.connect(":memory:", isolation_level=None)
+        self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self._prepare(self._db, "memory")
 
     def stats(self) -> dict[str, Stat]:

@@ -299,3 +299,20 @@ def test_definitions_forgotten_by_a_failing_cache_are_parsed_again(
         db.execute("DROP TABLE files")  # the stored ranking survives, the definitions do not
     with pytest.warns(RuntimeWarning, match="repo map cache"):
         assert session.render(4096) == expected
+
+
+def test_a_map_built_in_one_thread_is_usable_from_another(
+    make_repo: Callable[[str], Path], recwarn: pytest.WarningsRecorder
+) -> None:
+    import threading
+
+    repo = make_repo("sample_repo")
+    repo_map = RepoMap(Workspace(repo))
+    repo_map.refresh()
+    results: list[str] = []
+    worker = threading.Thread(target=lambda: results.append(repo_map.render(4096)))
+    worker.start()
+    worker.join(timeout=60)
+    assert "class Cart:" in results[0]
+    assert repo_map.notice is None
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -30,8 +30,8 @@ from coder.workspace import Workspace
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "tasks" / "stats_fix"
 TOKENS = (
-    "The **mean** divides by `len(values) - 1`, which is wrong for every input. "
-    "Here is the fix:\n\n```python\ndef mean(values):\n    return sum(values) / len(values)\n```\n\n"
+    "The **mean** divides by `len(values) - 1`, which is wrong for every input. Here is "
+    "the fix:\n\n```python\ndef mean(values):\n    return sum(values) / len(values)\n```\n\n"
     "- first, the mean\n- then, the median, which must sort its input\n\n"
 ).split(" ")
 PROBE_S = 0.010
@@ -62,7 +62,11 @@ def _check(app, repo: Path, stop: threading.Event) -> None:  # type: ignore[no-u
         n += 1
         call_id = f"check{n}"
         sink.emit(ToolCalled(call_id, "run_checks", {}))
-        result = ws.run(command, on_output=lambda text: sink.emit(ToolOutput(call_id, text)))
+
+        def live(text: str, call_id: str = call_id) -> None:
+            sink.emit(ToolOutput(call_id, text))
+
+        result = ws.run(command, on_output=live)
         sink.emit(ToolResult(call_id, "run_checks", result.exit_code == 0, result.output[-200:]))
 
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 SessionFactory = Callable[["Settings", "EventSink", "Approver"], "Session"]
 QUIT_WINDOW_S = 2.0
+STREAM_BATCH_S = 0.1
+"""How long streamed fragments may wait to be drawn together."""
 
 
 def _build_session(settings: Settings, sink: EventSink, approver: Approver) -> Session:
@@ -62,6 +64,7 @@ class CoderApp(App[int]):
         self._session_lock = threading.Lock()
         self._carried_checkpoint: Any = None
         self._last_ctrl_c = 0.0
+        self._drain_scheduled = False
 
     # ---- wiring ------------------------------------------------------------------------
 
@@ -130,7 +133,15 @@ class CoderApp(App[int]):
             await screen.show_event(event)
 
     @on(StreamReady)
-    async def _stream_ready(self, message: StreamReady) -> None:
+    def _stream_ready(self, message: StreamReady) -> None:
+        # Streamed text and live output are drawn in batches: a repaint of a busy screen
+        # costs tens of milliseconds, so one per fragment would starve the event loop.
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            self.set_timer(STREAM_BATCH_S, self._scheduled_drain)
+
+    async def _scheduled_drain(self) -> None:
+        self._drain_scheduled = False
         await self._drain_stream()
 
     @on(AgentEvent)

@@ -8,7 +8,6 @@ The text goes through Rich's markdown parser only: Textual markup in it is shown
 
 from __future__ import annotations
 
-from rich.markdown import Markdown as RichMarkdown
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -90,6 +89,8 @@ class AssistantText(Widget):
     def _block_lines(self, block: str, width: int) -> list[Strip]:
         cached = self._blocks.get((width, block))
         if cached is None:
+            from rich.markdown import Markdown as RichMarkdown  # markdown-it: load on first use
+
             console = self.app.console
             options = console.options.update(width=width, height=None)
             markdown = RichMarkdown(block, code_theme="monokai", hyperlinks=False)

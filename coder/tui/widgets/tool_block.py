@@ -49,7 +49,7 @@ class ToolBlock(Collapsible):
     DEFAULT_CSS = """
     ToolBlock { margin: 0 0 1 0; padding: 0; border: none; background: $surface; }
     ToolBlock.-failed CollapsibleTitle { color: $error; }
-    ToolBlock Log { height: auto; max-height: 16; }
+    ToolBlock Log { height: 10; }
     ToolBlock .tool-result { color: $text-muted; }
     """
 

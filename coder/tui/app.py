@@ -233,7 +233,9 @@ class CoderApp(App[int]):
                 text = f"{type(error).__name__}: {error}"
             await self.main_screen.transcript.add_notice(f"error: {text}", "warning")
         elif state == WorkerState.SUCCESS and worker.group == "command":
-            await self._show_reply(worker.result)
+            reply = worker.result
+            assert isinstance(reply, commands.Reply)
+            await self._show_reply(reply)
 
     # ---- keys --------------------------------------------------------------------------
 

@@ -31,7 +31,11 @@ class CommandHost(Protocol):
     """What commands may use of the app."""
 
     agent_running: bool
-    current_model: str
+
+    @property
+    def current_model(self) -> str:
+        """The model the next turn uses."""
+        ...
 
     def get_session(self) -> Session:
         """The session, built on first use (may block: call from a worker)."""

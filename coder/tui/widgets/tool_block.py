@@ -79,7 +79,10 @@ class ToolBlock(Collapsible):
 
     def write_output(self, text: str) -> None:
         """Append live output (already stripped of escape sequences by the workspace)."""
-        self.log_view.display = True
+        if not self.log_view.display:
+            # Output shows while it happens, whatever the tool (finish runs the checks too).
+            self.log_view.display = True
+            self.collapsed = False
         self.log_view.write(text)
 
     def finish(self, ok: bool, output: str) -> None:
@@ -89,5 +92,5 @@ class ToolBlock(Collapsible):
         if not self.log_view.display:
             self.result_view.update(Content(output))
         self.title = self._heading()  # type: ignore[assignment]
-        if self.tool_name in _LIVE:
+        if self.tool_name in _LIVE or self.log_view.display:
             self.collapsed = True

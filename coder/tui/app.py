@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 SessionFactory = Callable[["Settings", "EventSink", "Approver"], "Session"]
 QUIT_WINDOW_S = 2.0
-STREAM_BATCH_S = 0.1
+STREAM_BATCH_S = 0.15
 """How long streamed fragments may wait to be drawn together."""
 
 

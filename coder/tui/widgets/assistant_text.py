@@ -12,7 +12,7 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-REFRESH_S = 0.2
+REFRESH_S = 0.25
 """Longest delay between a fragment arriving and being drawn."""
 
 

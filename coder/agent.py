@@ -8,12 +8,21 @@ only emits events and asks the approver (through the tools).
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coder import prompts
+from coder.cancellable import run_cancellable
 from coder.checks import CheckRun, describe_runs, run_check
-from coder.conversation import Conversation, TokenUsage, ToolCall, ToolResultItem, UserText
+from coder.conversation import (
+    AssistantTurn,
+    Conversation,
+    TokenUsage,
+    ToolCall,
+    ToolResultItem,
+    UserText,
+)
 from coder.errors import (
     EXIT_FAILED,
     EXIT_OK,
@@ -123,7 +132,7 @@ class Agent:
                 "steer", self.config.prompt_variant, guidance=self._steering.get()
             )
             self.conversation.append(UserText(text))
-        turn = self.provider.complete(self.conversation, self.tools.specs(), self._on_delta)
+        turn = self._ask_model()
         self.turns += 1
         self.conversation.append(turn)
         self.sink.emit(AssistantMessage(turn.text, self.turns))
@@ -140,6 +149,20 @@ class Agent:
                 for skipped in turn.tool_calls[index + 1 :]:
                     self._answer(skipped, False, "not run: the turn ended before this call")
                 raise
+
+    def _ask_model(self) -> AssistantTurn:
+        """The provider's next turn; an interrupt returns at once, even before the first token."""
+        snapshot = replace(self.conversation, turns=list(self.conversation.turns))
+
+        def work(abandoned: threading.Event) -> AssistantTurn:
+            def on_delta(text: str) -> None:
+                if abandoned.is_set():
+                    raise Interrupted("abandoned")
+                self._on_delta(text)
+
+            return self.provider.complete(snapshot, self.tools.specs(), on_delta)
+
+        return run_cancellable(work, self.ctx.cancel)
 
     def _execute(self, call: ToolCall) -> None:
         self.sink.emit(ToolCalled(call.id, call.name, call.arguments))

@@ -42,8 +42,9 @@ class Settings:
     """Check commands; empty means detect a default for the project."""
     checks_source: str = "detected"
     """Where `checks` came from: flag, config or detected."""
-    approval: str = "full-auto"
-    """Approval mode: suggest, auto-edit or full-auto (headless default: full-auto)."""
+    approval: str | None = None
+    """Approval mode: suggest, auto-edit or full-auto; None means the face's default
+    (full-auto for `coder run`, suggest for the TUI)."""
     allowed_commands: tuple[str, ...] = ()
     """Command prefixes that run without asking in auto-edit mode."""
     command_timeout_s: float = 120.0

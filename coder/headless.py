@@ -179,7 +179,7 @@ def run_command(args: argparse.Namespace) -> int:
     if settings.json:
         sinks.insert(0, JsonLinesSink(sys.stdout))  # type: ignore[arg-type]
     ask = sys.stdin if sys.stdin is not None and sys.stdin.isatty() else None
-    approver = HeadlessApprover(settings.approval, settings.allowed_commands, ask)
+    approver = HeadlessApprover(settings.approval or "full-auto", settings.allowed_commands, ask)
     session = build_session(settings, FanOutSink(*sinks), approver)
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:

@@ -57,10 +57,11 @@ def review_and_apply(ctx: ToolContext, diff: str) -> str:
             ctx.edited_paths.remove(path)
         ctx.edited_paths.append(path)
     notes: list[str] = []
-    if select is not None:
-        rejected = sorted(set(range(total)) - set(select))
+    chosen = decision.approved_hunks
+    if chosen is not None and len(chosen) < total:
+        rejected = sorted(set(range(total)) - set(chosen))
         notes.append(
-            f"The user approved hunk(s) {_numbers(sorted(select))} and rejected "
+            f"The user approved hunk(s) {_numbers(sorted(chosen))} and rejected "
             f"hunk(s) {_numbers(rejected)} (numbered 1..{total} in diff order)."
         )
     if decision.edited_hunks or decision.edited_diff is not None:

@@ -14,7 +14,17 @@ from coder.config import Settings
 if TYPE_CHECKING:
     from coder.tui.app import CoderApp
 
-_FLAGS = ("repo", "checks", "model", "base_url", "api", "reasoning_effort", "max_turns", "approval")
+_FLAGS = (
+    "repo",
+    "checks",
+    "model",
+    "base_url",
+    "api_key",
+    "api",
+    "reasoning_effort",
+    "max_turns",
+    "approval",
+)
 
 
 def make_app(settings: Settings) -> CoderApp:
@@ -32,8 +42,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
     flags = {name: getattr(args, name, None) for name in _FLAGS}
     settings = load(flags)
-    if flags["approval"] is None and settings.approval == Settings.approval:
-        # The headless default (full-auto) is wrong for a human watching: ask first.
+    if settings.approval is None:
+        # Neither flag nor config chose: a human is watching, so ask first.
         settings = replace(settings, approval="suggest")
     if not Workspace(settings.repo).is_git():
         raise UsageError(f"not a git repository: {settings.repo} (coder needs git to undo)")

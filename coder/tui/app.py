@@ -55,9 +55,11 @@ class CoderApp(App[int]):
 
     def __init__(self, settings: Settings, session_factory: SessionFactory | None = None) -> None:
         super().__init__()
+        if settings.approval is None:
+            settings = replace(settings, approval="suggest")
         self.settings = settings
         self.sink = TuiEventSink(self)
-        self.approver = TuiApprover(self, settings.approval, settings.allowed_commands)
+        self.approver = TuiApprover(self, settings.approval or "suggest", settings.allowed_commands)
         self.agent_running = False
         self._factory = session_factory or _build_session
         self._session: Session | None = None

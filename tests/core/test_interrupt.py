@@ -50,3 +50,25 @@ def test_ctrl_c_stops_the_command_and_ends_with_interrupted(
     time.sleep(3)
     assert not marker.exists()
     assert "Traceback" not in stderr
+
+
+def test_ctrl_c_while_waiting_for_the_first_token_returns_at_once(
+    textutil: Path, scripted_server: Any
+) -> None:
+    server = scripted_server([{"delay_s": 8.0, "text": "too late", "repeat": True}])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coder", "run", "fix it", "--repo", str(textutil),
+         "--base-url", server.base_url, "--model", "m", "--check", CHECK, "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline())["type"] == "session_started"
+    deadline = time.monotonic() + 10
+    while not server.received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    rest, stderr = proc.communicate(timeout=10)
+    assert time.monotonic() - sent < 1.5
+    assert proc.returncode == 1, stderr
+    assert json.loads(rest.splitlines()[-1])["outcome"] == "interrupted"

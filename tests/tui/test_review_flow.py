@@ -86,7 +86,7 @@ async def test_edited_hunk_is_applied_as_edited_and_model_is_told(
     assert "return sum(values) / len(values)  # by hand\n" in center
     told = sent_to_model(server)
     assert "edited hunk(s) 1" in told
-    assert "Rejected hunk(s) 2" in told
+    assert "approved hunk(s) 1 and rejected hunk(s) 2" in told
 
 
 async def test_reject_with_comment_sends_the_comment_to_the_model(

@@ -70,7 +70,6 @@ def build_decision(
     hunks = patch.hunks
     approved = frozenset(i for i, d in enumerate(decisions) if d in ("approved", "edited"))
     notes = [f"hunk {i + 1} ({hunks[i].path}): {c}" for i, c in sorted(comments.items())]
-    rejected = [i + 1 for i, d in enumerate(decisions) if d == "rejected"]
     if not edited:
         everything = len(approved) == len(hunks)
         return DiffDecision(
@@ -88,9 +87,6 @@ def build_decision(
             index += 1
         if chosen:
             parts.append(file_header(fp) + "".join(chosen))
-    if rejected:
-        # The edited diff is applied whole, so say here which hunks were left out.
-        notes.insert(0, f"Rejected hunk(s) {', '.join(map(str, rejected))}; not applied.")
     return DiffDecision(
         approved_hunks=approved,
         edited_diff="".join(parts),

@@ -28,7 +28,16 @@ def test_help_imports_no_heavy_module() -> None:
 
 def test_wheel_contains_prompts_and_loads_them(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "-o", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "-o",
+            str(tmp_path),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
     )
@@ -37,9 +46,16 @@ def test_wheel_contains_prompts_and_loads_them(tmp_path: Path) -> None:
         names = archive.namelist()
         assert "coder/prompts/system.md" in names
         archive.extractall(tmp_path / "site")
-    code = "from coder import prompts; print(prompts._prompt_dir()); print(prompts.load('system')[:9])"
+    code = (
+        "from coder import prompts; print(prompts._prompt_dir()); print(prompts.load('system')[:9])"
+    )
     proc = subprocess.run(
-        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path / 'site')!r}); {code}"],
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(tmp_path / 'site')!r}); {code}",
+        ],
         capture_output=True,
         text=True,
         check=True,

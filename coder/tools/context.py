@@ -22,6 +22,7 @@ def repo_map(ctx: ToolContext, focus: str | None = None) -> str:
     if ctx.repo_map is None:
         return "the repository map is not available"
     terms = [focus] if focus else []
+    ctx.repo_map.refresh()
     return ctx.repo_map.render(tokens=ctx.repo_map_tokens, focus=[*terms, *ctx.edited_paths])
 
 
@@ -32,6 +33,7 @@ def find_symbol(ctx: ToolContext, name: str) -> str:
     """
     if ctx.repo_map is None:
         return "the repository map is not available"
+    ctx.repo_map.refresh()
     return _listing(ctx.repo_map.find_symbol(name), f"no definition of {name!r} found")
 
 
@@ -42,4 +44,5 @@ def find_references(ctx: ToolContext, name: str) -> str:
     """
     if ctx.repo_map is None:
         return "the repository map is not available"
+    ctx.repo_map.refresh()
     return _listing(ctx.repo_map.find_references(name), f"no references to {name!r} found")

@@ -9,6 +9,7 @@ import pytest
 from coder.conversation import ToolCall
 from coder.errors import WorkspaceError
 from coder.protocols import DiffDecision
+from coder.repomap import RepoMap
 from coder.tools import AutoApprover, ToolContext, ToolRegistry, default_tools
 from coder.tools.edit import write_file
 from coder.workspace import Workspace
@@ -23,8 +24,8 @@ def ctx(git_repo: Path) -> ToolContext:
     return ToolContext(ws=Workspace(git_repo), approver=AutoApprover(), checks=[])
 
 
-def call(ctx: ToolContext, name: str, **arguments: object) -> tuple[bool, str]:
-    return ToolRegistry(default_tools()).dispatch(ctx, ToolCall("c1", name, arguments))
+def call(ctx: ToolContext, tool_name: str, **arguments: object) -> tuple[bool, str]:
+    return ToolRegistry(default_tools()).dispatch(ctx, ToolCall("c1", tool_name, arguments))
 
 
 def test_contract_names_and_parameters() -> None:
@@ -170,3 +171,13 @@ def test_write_file_refuses_non_utf8_file(ctx: ToolContext) -> None:
     with pytest.raises(WorkspaceError, match="not UTF-8"):
         write_file.function(ctx, "latin1.txt", "cafe\n")
     assert (ctx.ws.root / "latin1.txt").read_bytes() == b"caf\xe9\n"
+
+
+def test_context_tools_see_files_written_after_the_map_was_built(ctx: ToolContext) -> None:
+    ctx.repo_map = RepoMap(ctx.ws)
+    assert call(ctx, "find_symbol", name="gamma") == (True, "no definition of 'gamma' found")
+    (ctx.ws.root / "pkg" / "more.py").write_text("def gamma(x):\n    return alpha() + x\n")
+    assert call(ctx, "find_symbol", name="gamma") == (True, "pkg/more.py:1: def gamma(x):")
+    ok, refs = call(ctx, "find_references", name="alpha")
+    assert "pkg/more.py:2: return alpha() + x" in refs
+    assert "pkg/more.py" in call(ctx, "repo_map", focus="gamma")[1]

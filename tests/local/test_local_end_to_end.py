@@ -33,10 +33,21 @@ def test_coder_run_fixes_the_demo_task_offline(tmp_path: Path) -> None:
     config.write_text(f'model-path = "{model}"\n')
     issue = (FIXTURES / "tasks" / DEMO_TASK / "ISSUE.md").read_text()
     proc = subprocess.run(
-        [sys.executable, "-m", "coder", "run", issue, "--repo", str(repo), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "coder",
+            "run",
+            issue,
+            "--repo",
+            str(repo),
+            "--json",
+            "--max-turns",
+            "6",
+        ],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=600,
     )
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -37,14 +37,14 @@ def _conversation(task: str) -> Conversation:
     return conversation
 
 
-def test_a_simple_request_comes_back_as_a_tool_call(provider: LocalProvider) -> None:
-    conversation = _conversation(
-        "Please read the file greet.py with the read_file tool before doing anything else."
-    )
+def test_an_issue_comes_back_as_a_file_write_then_finish(provider: LocalProvider) -> None:
+    conversation = _conversation("greet() must end its greeting with an exclamation mark.")
     turn = provider.complete(conversation, TOOLS, lambda text: None)
     assert turn.calls_in_text
-    assert [call.name for call in turn.tool_calls][:1] == ["read_file"]
-    assert turn.tool_calls[0].arguments.get("path") == "greet.py"
+    assert [call.name for call in turn.tool_calls] == ["write_file", "finish"]
+    write = turn.tool_calls[0].arguments
+    assert write["path"] == "greet.py"
+    assert "!" in write["content"] and "def greet(name):" in write["content"]
 
 
 def test_later_turns_prefill_only_their_new_tokens(

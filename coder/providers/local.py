@@ -47,7 +47,7 @@ log = logging.getLogger("coder.local")
 
 DEFAULT_CONTEXT = 12288
 MAX_NEW_TOKENS = 2048
-RETRY_TEMPERATURE = 0.7
+RETRY_TEMPERATURE = 1.0
 HIDDEN_TOOLS = frozenset({"apply_diff", "run"})
 """Tools not shown to the small model: it edits with write_file blocks, checks with run_checks."""
 WRITE_FILE = ToolSpec(

@@ -5,7 +5,7 @@ llama.cpp reuses the KV cache of the unchanged prefix every turn), and a text to
 protocol a 1.5B model follows reliably: `<tool_call>` JSON for plain tools, and whole-file
 `<write_file>` blocks that this module turns into the `apply_diff` contract by diffing
 against the working tree (read-only here; the write goes through the workspace as usual).
-Over 300 lines because the prompt cache, the protocol and the llama.cpp loop share state.
+Over 400 lines because the prompt cache, the protocol and the llama.cpp loop share state.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The embedded model: Qwen2.5-Coder-1.5B (GGUF) through llama-cpp-python on the CPU.
 
 Owns the local wire format: a ChatML prompt built append-only from the conversation (so
-llama.cpp reuses the KV cache of the unchanged prefix every turn), and a text tool-call
-protocol a 1.5B model follows reliably: `<tool_call>` JSON for plain tools, and whole-file
-`<write_file>` blocks that this module turns into the `apply_diff` contract by diffing
-against the working tree (read-only here; the write goes through the workspace as usual).
+llama.cpp reuses the KV cache of the unchanged prefix every turn), the repository's small
+files shown once with the issue, and a text protocol a 1.5B model follows: code blocks in its
+answer become `write_file` calls (merged by local_edits; `apply_diff` with an exact diff when
+write_file is not offered) followed by `finish`, and `<tool_call>` JSON for the other tools.
 Over 400 lines because the prompt cache, the protocol and the llama.cpp loop share state.
 """
 

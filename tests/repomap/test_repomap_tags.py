@@ -250,3 +250,17 @@ def test_parallel_tagging_works_from_a_thread() -> None:
     worker.start()
     worker.join(timeout=60)
     assert sorted(results) == sorted(tag_files(LANGS, jobs, workers=1))  # type: ignore[type-var]
+
+
+def test_parallel_chunks_cover_every_file_once_largest_first_and_shrink_toward_the_end() -> None:
+    from coder.repomap.tags import _chunks
+
+    jobs = [(f"f{i}.py", "python", (i * 7919) % 50_000) for i in range(2000)]
+    chunks = _chunks(jobs, workers=2)
+    flat = [path for chunk in chunks for path, _ in chunk]
+    assert sorted(flat) == sorted(path for path, _, _ in jobs)
+    sizes = {path: size for path, _, size in jobs}
+    assert [sizes[p] for p in flat] == sorted(sizes.values(), reverse=True)
+    weights = [sum(sizes[p] + 1024 for p, _ in chunk) for chunk in chunks]
+    assert weights[0] > 4 * weights[-2]  # early chunks are big, late ones small
+    assert max(weights[-4:]) < sum(weights) / 40  # so the workers finish close together

@@ -207,13 +207,21 @@ class RepoMap:
         scan_s = time.perf_counter() - start
 
         start = time.perf_counter()
+        if self._shapes is None and not stats:
+            # An empty cache: every shape comes from this parse, so keep them as they arrive
+            # (while the workers still run) instead of reading them back for the ranking.
+            self._shapes = {}
         tagged: list[tuple[Parsed, int, int]] = []
+        decoded: dict[str, Shape | None] = {}
         if jobs:
             from coder.repomap.tags import tag_files  # tree_sitter only when parsing
 
             for parsed in tag_files(self.ws.root, jobs):
                 _, size, mtime = found[parsed.path]
                 tagged.append((parsed, size, mtime))
+                if self._shapes is not None:
+                    names = parsed.names
+                    decoded[parsed.path] = None if names is None else decode_names(names)
         changes: dict[str, Shape | None] = {}
         for path in removed:
             del stats[path]
@@ -226,7 +234,7 @@ class RepoMap:
             self._forget(parsed.path)
             if self._shapes is None:
                 continue  # nothing loaded yet: a later ranking reads the cache
-            shape = None if parsed.names is None else decode_names(parsed.names)
+            shape = decoded[parsed.path]
             changes[parsed.path] = shape
             if shape is not None:
                 self._shapes[parsed.path] = shape

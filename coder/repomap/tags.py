@@ -361,9 +361,6 @@ def tag_files(
     # fork is cheapest, but forking a process that runs other threads can deadlock in the child.
     method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
     context = multiprocessing.get_context(method)
-    if method == "fork":
-        for language in sorted({language for _, language, _ in jobs}):
-            _grammar(language)  # loaded and compiled once, inherited by every worker
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [pool.submit(_tag_chunk, str(root), chunk) for chunk in chunks]
         for future in as_completed(futures):

@@ -12,7 +12,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from itertools import starmap
 from operator import attrgetter, itemgetter
@@ -247,17 +247,14 @@ def _references(data: bytes, captures: dict[str, list[Any]]) -> dict[str, int]:
     """Referenced name → count, in byte order of the names (so a file always encodes alike).
 
     A broad reference pattern (every type identifier) can also capture a name being defined;
-    those captures are not references.
+    captures that start where a definition's name does are not references.
     """
-    nodes = captures.get("name", ())
-    counts = Counter(map(data.__getitem__, starmap(slice, map(_RANGE, nodes))))
+    ranges: Iterable[tuple[int, int]] = map(_RANGE, captures.get("name", ()))
     defined = captures.get("definition_name")
     if defined:
-        for node in set(defined).intersection(nodes):
-            raw = data[node.start_byte : node.end_byte]
-            counts[raw] -= 1
-            if not counts[raw]:
-                del counts[raw]
+        starts = set(map(_START, defined))
+        ranges = [r for r in ranges if r[0] not in starts]
+    counts = Counter(map(data.__getitem__, starmap(slice, ranges)))
     refs: dict[str, int] = {}
     for raw, count in sorted(counts.items()):
         name = raw.decode("utf-8", "replace")  # undecodable names may collide: add them up

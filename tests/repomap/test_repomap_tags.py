@@ -264,3 +264,14 @@ def test_parallel_chunks_cover_every_file_once_largest_first_and_shrink_toward_t
     weights = [sum(sizes[p] + 1024 for p, _ in chunk) for chunk in chunks]
     assert weights[0] > 4 * weights[-2]  # early chunks are big, late ones small
     assert max(weights[-4:]) < sum(weights) / 40  # so the workers finish close together
+
+
+def test_definition_text_is_its_whole_line_with_crlf_endings_and_multibyte_text() -> None:
+    source = "x = 1\r\nclass Été:  # é\r\n    def m(self, s='ü'): return ñ(s)\r\n"
+    tags = extract(source.encode("utf-8"), "python")
+    assert [(d.name, d.line, d.end_line, d.text) for d in tags.defs] == [
+        ("x", 1, 1, "x = 1"),
+        ("Été", 2, 3, "class Été:  # é"),
+        ("m", 3, 3, "    def m(self, s='ü'): return ñ(s)"),
+    ]
+    assert tags.refs == {"ñ": 1}

@@ -185,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=Path, default=ROOT / "fixtures" / "tasks")
     parser.add_argument("--only", nargs="*", default=[], metavar="NAME")
     parser.add_argument("--timeout", type=float, default=420.0, help="seconds per task")
-    parser.add_argument("--max-turns", type=int, default=8)
+    parser.add_argument(
+        "--max-turns", type=int, default=20, help="per task; the time limit usually binds first"
+    )
     parser.add_argument("--logs", type=Path, help="keep each run's stderr and JSONL here")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)

@@ -95,6 +95,34 @@ def run_check(
     return CheckRun(command, passed, result.exit_code, text, result.seconds)
 
 
+_FAILED_LINE = re.compile(r"^(FAILED|ERROR) (\S+)", re.M)
+
+
+def failing_tests(output: str) -> int | None:
+    """How many tests a pytest run reported failing; None when the output says nothing.
+
+    An error outside any test (a module that does not import) fails them all: it counts
+    as more than any number of failing tests.
+    """
+    found = _FAILED_LINE.findall(output)
+    if not found:
+        return None
+    return sum(1 if kind == "FAILED" or "::" in test else 1000 for kind, test in found)
+
+
+def failing_count(runs: list[CheckRun]) -> int | None:
+    """Failing tests over several checks' runs; None when a failing run does not say."""
+    total = 0
+    for run in runs:
+        if run.passed:
+            continue
+        count = failing_tests(run.output)
+        if count is None:
+            return None
+        total += count
+    return total
+
+
 def describe_runs(runs: list[CheckRun]) -> str:
     """The checks' outcome as the model reads it: a verdict per command, failures in full."""
     if not runs:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coder import prompts
+from coder.checks import failing_tests
 from coder.config import LOCAL_MODEL
 from coder.conversation import (
     AssistantTurn,
@@ -72,6 +73,17 @@ _STOP_TEXT = ("<tool_response>", "<|im_start|>")
 
 
 @dataclass
+class _Attempt:
+    """A refused attempt: its check failures, their count (None: unknown) and the files."""
+
+    refusal: int
+    """id() of the refused `finish` result."""
+    failures: str
+    failing: int | None
+    files: dict[str, str | None]
+
+
+@dataclass
 class _Generated:
     """The exact tokens the model produced for a turn, kept so the next prompt matches the KV."""
 
@@ -107,6 +119,10 @@ class LocalProvider:
         """Files as shown in the context: a retry shows those that have changed since."""
         self._retries: dict[int, UserText] = {}
         """The retry message that stands for each failed attempt (fixed once made)."""
+        self._attempts: list[_Attempt] = []
+        """Each refused attempt: how many tests failed and the files as they were checked."""
+        self._restore: dict[str, str] = {}
+        """Files to put back to the best attempt's text before the next answer's edits."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalProvider:
@@ -248,8 +264,13 @@ class LocalProvider:
         return [*items[:head], retry, *items[last + 1 :]]
 
     def _retry_text(self, attempts: list[Item], number: int) -> str:
-        refusals = [i for i in attempts if isinstance(i, ToolResultItem) and _is_refusal(i)]
-        failures = refusals[-1].output.strip() if refusals else ""
+        """The retry message after `attempts`; it also records the attempt just checked.
+
+        Called once per dead end, right after it, so the files on disk are the ones the
+        checks just ran on. When that attempt made more tests fail than an earlier one, the
+        retry builds on the earlier one instead, and its files are put back before the next
+        answer's edits: a small model that keeps patching a worse version rarely recovers.
+        """
         written = {
             str(call.arguments.get("path", "")).strip()
             for item in attempts
@@ -257,21 +278,47 @@ class LocalProvider:
             for call in item.tool_calls
             if call.name == "write_file"
         }
+        recorded = {attempt.refusal for attempt in self._attempts}
+        for item in attempts:
+            if isinstance(item, ToolResultItem) and _is_refusal(item) and id(item) not in recorded:
+                failures = item.output.strip()
+                paths = written | set(self._shown) | {p for a in self._attempts for p in a.files}
+                files = {path: self._current(path) for path in sorted(paths)}
+                attempt = _Attempt(id(item), failures, failing_tests(failures), files)
+                self._attempts.append(attempt)
+        best = _best(self._attempts)
+        latest = self._attempts[-1] if self._attempts else None
+        undone = ""
+        if best is not None and latest is not None and best is not latest:
+            self._restore = {
+                path: text
+                for path, text in best.files.items()
+                if text is not None and text != latest.files.get(path)
+            }
+            undone = (
+                f"Your last change made more tests fail, so it is undone: the code is back to "
+                f"attempt {self._attempts.index(best) + 1}."
+            )
+        files = best.files if best is not None else {p: self._current(p) for p in written}
         changed = []
-        for path in sorted(written):
-            now = self._current(path)
-            if now is not None and now != self._shown.get(path):
+        for path in sorted(files):
+            now = files[path]
+            if now is not None and not same_code(path, now, self._shown.get(path)):
                 lang = _LANGS.get(Path(path).suffix, "")
                 changed.append(f"{path} now reads:\n```{lang}\n{now.rstrip()}\n```")
         answers = [item for item in attempts if isinstance(item, AssistantTurn)]
-        if answers and not answers[-1].tool_calls:
+        if undone:
+            state = undone
+        elif answers and not answers[-1].tool_calls:
             state = "Your last answer held no source file to write (the tests must not change)."
         elif not changed:
             state = "Your answer did not change the code: it repeated the code as it was."
         else:
             state = ""
         if changed:
-            state = (state + " Your change so far is applied. " + "\n\n".join(changed)).strip()
+            applied = "\n\n" if undone else " Your change so far is applied. "
+            state = (state + applied + "\n\n".join(changed)).strip()
+        failures = best.failures if best is not None else ""
         return prompts.render("retry", "small", attempt=number, state=state, failures=failures)
 
     def _item_tokens(self, item: Item, tools: list[ToolSpec]) -> list[int]:
@@ -371,6 +418,13 @@ class LocalProvider:
         found: list[tuple[int, str, dict[str, Any]]] = [
             (edit.position, "write_file", {"path": edit.path, "content": edit.content})
             for edit in edits
+        ]
+        restore, self._restore = self._restore, {}
+        edited = {edit.path for edit in edits}
+        found += [
+            (-1, "write_file", {"path": path, "content": text})
+            for path, text in sorted(restore.items())
+            if path not in edited and self._current(path) != text
         ]
         calls = [
             (_position(rest, c.name), c.name, c.arguments) for c in parse_tool_calls(rest, names)
@@ -516,6 +570,29 @@ def _dead_ends(items: list[Item], start: int) -> list[int]:
             hinted = index + 1 < len(items) and isinstance(items[index + 1], UserText)
             ends.append(index + 1 if hinted else index)
     return ends
+
+
+def same_code(path: str, text: str, other: str | None) -> bool:
+    """Whether two versions of a file hold the same code: for Python, the same syntax tree
+    (comments and layout aside), as a small model often "fixes" a bug with a comment."""
+    if other is None or text == other:
+        return text == other
+    if not path.endswith(".py"):
+        return False
+    try:
+        return ast.dump(ast.parse(text)) == ast.dump(ast.parse(other))
+    except (SyntaxError, ValueError):
+        return False
+
+
+def _best(attempts: list[_Attempt]) -> _Attempt | None:
+    """The attempt with the fewest failing tests (the latest of equals); the latest when
+    a count is unknown."""
+    if not attempts:
+        return None
+    if any(a.failing is None for a in attempts):
+        return attempts[-1]
+    return min(reversed(attempts), key=lambda a: a.failing or 0)
 
 
 def _is_refusal(item: ToolResultItem) -> bool:

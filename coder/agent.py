@@ -8,13 +8,14 @@ only emits events and asks the approver (through the tools).
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from coder import prompts
 from coder.cancellable import run_cancellable
-from coder.checks import CheckRun, describe_runs, run_check
+from coder.checks import CheckRun, describe_runs, failing_count, run_check
 from coder.conversation import (
     AssistantTurn,
     Conversation,
@@ -28,6 +29,7 @@ from coder.errors import (
     EXIT_OK,
     EXIT_PROVIDER,
     BudgetExhausted,
+    CoderError,
     FinishRequested,
     Interrupted,
     ProviderError,
@@ -41,6 +43,7 @@ from coder.events import (
     ToolResult,
     Usage,
 )
+from coder.narrow import narrow
 from coder.protocols import EventSink, Provider
 from coder.tools import ToolContext, ToolRegistry
 
@@ -75,6 +78,9 @@ class AgentConfig:
     """Prompt file variant (e.g. "small" for the embedded model)."""
     check_after_edit: bool = False
     """Run the checks after every applied edit and append the result (helps small models)."""
+    narrow_failed_edits: bool = False
+    """When the checks refuse `finish`, take back each hunk of this run's edits whose removal
+    makes fewer tests fail (helps small models, which bundle needless rewrites)."""
 
 
 class Agent:
@@ -105,6 +111,8 @@ class Agent:
     def run(self, task: str) -> Outcome:
         """Work on `task` until finished, out of budget, interrupted or failing."""
         self.ctx.cancel.clear()
+        self._originals: dict[str, str] = {}
+        """Files this run edits, as they were before its first edit of each."""
         self._add_task(task)
         limit = self.turns + self.config.max_turns
         try:
@@ -166,6 +174,8 @@ class Agent:
 
     def _execute(self, call: ToolCall) -> None:
         self.sink.emit(ToolCalled(call.id, call.name, call.arguments))
+        if self.config.narrow_failed_edits:
+            self._remember_originals(call)
         try:
             ok, output = self.tools.dispatch(self.ctx, call)
         except Interrupted:
@@ -176,15 +186,59 @@ class Agent:
             if all(run.passed for run in runs):
                 self._answer(call, True, "finished: all checks pass")
                 raise
+            note = ""
+            if self.config.narrow_failed_edits:
+                note, runs = self._narrow(runs)
+                if runs and all(run.passed for run in runs):
+                    self._answer(call, True, f"finished: all checks pass. {note}".strip())
+                    raise
             failures = describe_runs(runs)
             ok, output = (
                 False,
                 prompts.render("finish_refused", self.config.prompt_variant, failures=failures),
             )
+            output = f"{note}\n\n{output}" if note else output
             del request
         if ok and call.name == "apply_diff" and self.config.check_after_edit and self.ctx.checks:
             output += "\n\n" + describe_runs(self.run_checks())
         self._answer(call, ok, output)
+
+    def _remember_originals(self, call: ToolCall) -> None:
+        if call.name == "write_file":
+            paths = [str(call.arguments.get("path", ""))]
+        elif call.name == "apply_diff":
+            paths = re.findall(r"^\+\+\+ (?:b/)?(\S+)", str(call.arguments.get("diff", "")), re.M)
+        else:
+            return
+        for path in paths:
+            if path and path not in self._originals:
+                try:
+                    self._originals[path] = self.ctx.ws.read_text(path)
+                except CoderError:
+                    pass  # a new file or a bad path: nothing to take back
+
+    def _narrow(self, runs: list[CheckRun]) -> tuple[str, list[CheckRun]]:
+        """Take back the hunks whose removal makes fewer tests fail; (note, final runs)."""
+        start = failing_count(runs)
+        if start is None or not self._originals:
+            return "", runs
+
+        def failing() -> int | None:
+            quiet = [
+                run_check(self.ctx.ws, c, self.ctx.check_timeout_s, cancel=self.ctx.cancel)
+                for c in self.ctx.checks
+            ]
+            return None if self.ctx.cancel.is_set() else failing_count(quiet)
+
+        dropped, _ = narrow(
+            self._originals, self.ctx.ws.read_text, self.ctx.ws.write_text, failing, start
+        )
+        self._check_interrupt()
+        if not dropped:
+            return "", runs
+        where = ", ".join(f"{d.path} line {d.line}" for d in dropped)
+        note = f"Took back your change at {where}: the tests fail less without it."
+        return note, self.run_checks()
 
     def _answer(self, call: ToolCall, ok: bool, output: str) -> None:
         self.conversation.append(ToolResultItem(call.id, call.name, output))

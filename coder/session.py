@@ -69,7 +69,10 @@ class Session:
             repo_map_tokens=self.repo_map_tokens,
         )
         config = AgentConfig(
-            max_turns=settings.max_turns, prompt_variant=self.variant, check_after_edit=small
+            max_turns=settings.max_turns,
+            prompt_variant=self.variant,
+            check_after_edit=small,
+            narrow_failed_edits=small,
         )
         tools = ToolRegistry(small_model_tools() if small else default_tools())
         self.agent = Agent(

@@ -1,0 +1,140 @@
+"""Narrowing a refused attempt: hunks whose take-back makes fewer tests fail are dropped.
+
+The agent tests run a real Session against the scripted OpenAI-compatible server, with real
+pytest checks in a real git repository.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from coder.agent import Outcome
+from coder.config import load
+from coder.events import Event, ToolResult
+from coder.narrow import narrow
+from coder.providers import get_provider
+from coder.session import Session
+from coder.tools import AutoApprover
+from tests.core.test_run_e2e import CHECK
+
+ORIGINAL_COUNT = "    return len(text.split())\n"
+FIX_AND_NEEDLESS_BREAK = '''"""Small text helpers used by the blog engine."""
+
+import re
+
+
+def slugify(title: str) -> str:
+    """Lowercase, keep letters and digits, join words with single hyphens."""
+    words = re.findall(r"[a-z0-9]+", title.lower())
+    return "-".join(words)
+
+
+def word_count(text: str) -> int:
+    """Number of whitespace-separated words."""
+    return len(text.split(" "))
+'''
+
+
+class _Events:
+    def __init__(self) -> None:
+        self.seen: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.seen.append(event)
+
+
+def _diff(repo: Path) -> str:
+    old = (repo / "textutil.py").read_text().splitlines(keepends=True)
+    new = FIX_AND_NEEDLESS_BREAK.splitlines(keepends=True)
+    return "".join(difflib.unified_diff(old, new, "a/textutil.py", "b/textutil.py"))
+
+
+def _run(repo: Path, scripted_server: Any, narrowing: bool) -> tuple[Outcome, _Events, Any]:
+    server = scripted_server(
+        [
+            {
+                "tool_calls": [
+                    {"name": "apply_diff", "arguments": {"diff": _diff(repo)}},
+                    {"name": "finish", "arguments": {"summary": "fixed"}},
+                ]
+            },
+            {"text": "I give up.", "tool_calls": [], "repeat": True},
+        ]
+    )
+    flags = {"base_url": server.base_url, "model": "m", "checks": [CHECK], "max_turns": 2}
+    settings = load(flags, repo=repo)
+    events = _Events()
+    session = Session(settings, events, AutoApprover(), get_provider(settings))
+    session.agent.config.narrow_failed_edits = narrowing
+    return session.run("slugify drops capitals"), events, server
+
+
+def test_a_needless_breaking_hunk_is_taken_back_and_the_run_passes(
+    textutil: Path, scripted_server: Any
+) -> None:
+    outcome, events, server = _run(textutil, scripted_server, narrowing=True)
+
+    assert outcome.status == "passed"
+    assert len(server.received) == 1  # the checks found the bad hunk, not another model turn
+    text = (textutil / "textutil.py").read_text()
+    assert "title.lower()" in text and ORIGINAL_COUNT in text
+    finish = [e for e in events.seen if isinstance(e, ToolResult) and e.name == "finish"]
+    assert "Took back your change at textutil.py line 14" in finish[-1].output
+
+
+def test_without_narrowing_the_same_attempt_is_refused(
+    textutil: Path, scripted_server: Any
+) -> None:
+    outcome, _, _ = _run(textutil, scripted_server, narrowing=False)
+
+    assert outcome.status == "budget_exhausted"
+    assert 'text.split(" ")' in (textutil / "textutil.py").read_text()
+
+
+def _files(current: dict[str, str]) -> tuple[Any, Any]:
+    """read and write over an in-memory tree (narrow itself is pure; the agent test is real)."""
+    return current.__getitem__, current.__setitem__
+
+
+def test_a_single_hunk_attempt_is_left_alone() -> None:
+    current = {"a.py": "x = 2\n"}
+    calls: list[str] = []
+
+    def failing() -> int:
+        calls.append(current["a.py"])
+        return 0
+
+    dropped, count = narrow({"a.py": "x = 1\n"}, *_files(current), failing, start=1)
+
+    assert (dropped, count, calls, current["a.py"]) == ([], 1, [], "x = 2\n")
+
+
+def test_a_take_back_that_does_not_help_is_undone() -> None:
+    original = "a = 1\nb = 1\nc = 1\n"
+    written = "a = 2\nb = 1\nc = 2\n"
+    current = {"m.py": written}
+    tried: list[str] = []
+
+    def failing() -> int:
+        tried.append(current["m.py"])
+        return 1
+
+    dropped, count = narrow({"m.py": original}, *_files(current), failing, start=1)
+
+    assert dropped == [] and count == 1 and current["m.py"] == written
+    assert tried == ["a = 1\nb = 1\nc = 2\n", "a = 2\nb = 1\nc = 1\n"]
+
+
+def test_each_helpful_take_back_is_kept_and_reported_by_line() -> None:
+    original = "a = 1\nb = 1\nc = 1\n"
+    current = {"m.py": "a = 2\nb = 1\nc = 2\n"}
+
+    def failing() -> int:
+        return 0 if current["m.py"].endswith("c = 1\n") else 1
+
+    dropped, count = narrow({"m.py": original}, *_files(current), failing, start=1)
+
+    assert count == 0 and current["m.py"] == "a = 2\nb = 1\nc = 1\n"
+    assert [(d.path, d.line, d.text) for d in dropped] == [("m.py", 3, "c = 2\n")]

@@ -7,6 +7,10 @@ test file is restored to its original content and pytest decides. Prints a table
 solved / total, median seconds, prompt and completion tokens per task.
 
     python bench/local_eval.py [--only NAME ...] [--timeout 420] [--logs DIR]
+
+To compare the embedded model's edit protocols on first answers alone:
+    CODER_LOCAL_PROTOCOL=json python bench/local_eval.py --max-turns 1
+    CODER_LOCAL_PROTOCOL=blocks python bench/local_eval.py --max-turns 1
 """
 
 from __future__ import annotations

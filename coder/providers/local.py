@@ -39,7 +39,7 @@ from coder.conversation import (
     UserText,
 )
 from coder.errors import ProviderError, UsageError
-from coder.providers.local_edits import edits_from_text, file_diff
+from coder.providers.local_edits import Edit, edits_from_text, file_diff
 from coder.providers.text_tool_calls import parse_tool_calls
 from coder.providers.weights import require_model_path
 
@@ -70,6 +70,9 @@ SOURCE_SUFFIXES = frozenset(
 )
 _LANGS = {".py": "python", ".js": "javascript", ".ts": "typescript", ".go": "go", ".rs": "rust"}
 _STOP_TEXT = ("<tool_response>", "<|im_start|>")
+PROTOCOLS = ("blocks", "json")
+"""How the model edits: code blocks after a path line (default), or write_file calls in
+`<tool_call>` JSON (kept to measure against: `bench/local_eval.py --protocol json`)."""
 
 
 @dataclass
@@ -101,7 +104,11 @@ class LocalProvider:
         n_ctx: int = DEFAULT_CONTEXT,
         n_threads: int | None = None,
         max_new_tokens: int = MAX_NEW_TOKENS,
+        protocol: str = "blocks",
     ) -> None:
+        if protocol not in PROTOCOLS:
+            raise UsageError(f"unknown local tool protocol {protocol!r}: use one of {PROTOCOLS}")
+        self.protocol = protocol
         self.model = LOCAL_MODEL
         self._lock = threading.Lock()
         self.model_path = model_path
@@ -134,7 +141,12 @@ class LocalProvider:
                 "the embedded model needs llama-cpp-python: pip install 'coder[local]'"
             ) from None
         path = require_model_path(settings.model_path)
-        return cls(path, settings.repo, n_ctx=settings.context_window or DEFAULT_CONTEXT)
+        return cls(
+            path,
+            settings.repo,
+            n_ctx=settings.context_window or DEFAULT_CONTEXT,
+            protocol=os.environ.get("CODER_LOCAL_PROTOCOL", "blocks"),
+        )
 
     def complete(
         self,
@@ -323,6 +335,8 @@ class LocalProvider:
 
     def _item_tokens(self, item: Item, tools: list[ToolSpec]) -> list[int]:
         if isinstance(item, SystemText):
+            if self.protocol == "json":
+                return self._message("system", render_json_system(tools))
             body = item.text.rstrip() + "\n\n" + render_tools(tools)
             return self._message("system", body)
         if isinstance(item, UserText):
@@ -414,7 +428,11 @@ class LocalProvider:
         tools = offered if native_write else [*offered, WRITE_FILE]
         names = {spec.name for spec in tools}
         sources = [name for name in repo_files(self.repo) if name.endswith(".py")]
-        edits, rest = edits_from_text(text, self._current, sources)
+        edits: list[Edit]
+        if self.protocol == "json":
+            edits, rest = [], text
+        else:
+            edits, rest = edits_from_text(text, self._current, sources)
         found: list[tuple[int, str, dict[str, Any]]] = [
             (edit.position, "write_file", {"path": edit.path, "content": edit.content})
             for edit in edits
@@ -431,7 +449,8 @@ class LocalProvider:
         ]
         found += calls or python_style_calls(rest, tools)
         offered_names = {spec.name for spec in offered}
-        if edits and "finish" in offered_names and not any(f[1] == "finish" for f in found):
+        wrote = edits or any(entry[1] == "write_file" for entry in found)
+        if wrote and "finish" in offered_names and not any(f[1] == "finish" for f in found):
             # An answer with code means "this is my fix": finishing runs the checks, and
             # their failures come back to the model, which saves a whole turn.
             found.append((len(text), "finish", {"summary": _first_sentence(text)}))
@@ -469,6 +488,17 @@ def render_tools(tools: Sequence[ToolSpec]) -> str:
         params = ", ".join(name + ("" if name in required else "?") for name in props)
         lines.append(f"- {spec.name}({params}): {spec.description}")
     return prompts.render("tools", "small", tools="\n".join(lines))
+
+
+def render_json_system(tools: Sequence[ToolSpec]) -> str:
+    """The system prompt of the JSON protocol: every tool, write_file and finish included."""
+    lines = []
+    for spec in tools:
+        props = spec.parameters.get("properties", {})
+        required = set(spec.parameters.get("required", []))
+        params = ", ".join(name + ("" if name in required else "?") for name in props)
+        lines.append(f"- {spec.name}({params}): {spec.description}")
+    return prompts.render("system_json", "small", tools="\n".join(lines))
 
 
 def repo_files(repo: Path) -> list[str]:

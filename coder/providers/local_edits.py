@@ -72,6 +72,8 @@ def edits_from_text(
         if _looks_like_call_json(code):
             continue
         path = _path_hint(text, match.start(), code)
+        if path is not None and now(path) is None:
+            path = _module_path(path, sources)
         if path is None or (now(path) is None and path not in sources):
             # a path the model made up (or copied from an example) loses to the file that
             # really defines the code's names
@@ -79,6 +81,8 @@ def edits_from_text(
         if path is None:
             continue
         old = now(path)
+        if old is None and not _defines_something(code):
+            continue  # a new file needs real code, not a stray line such as a path
         merged = code if old is None else merge_python(old, code)
         if merged is not None:
             propose(match.start(), path, merged)
@@ -310,6 +314,21 @@ def _clean_path(path: str) -> str:
     while path.startswith("./"):
         path = path[2:]
     return path
+
+
+def _module_path(path: str, sources: list[str]) -> str:
+    """The source a dotted module name means (`shop.pricing.py` → `shop/pricing.py`)."""
+    dotted = path.removesuffix(".py").replace(".", "/") + ".py"
+    return dotted if path not in sources and dotted in sources else path
+
+
+def _defines_something(code: str) -> bool:
+    """Whether a block of Python defines, imports or assigns anything (parses, at least)."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return False
+    return any(not isinstance(node, ast.Expr) for node in tree.body)
 
 
 def _looks_like_call_json(code: str) -> bool:

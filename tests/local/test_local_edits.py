@@ -132,3 +132,18 @@ def test_file_diff_applies_with_git_apply(git_repo: Path) -> None:
     subprocess.run(["git", "apply", "-"], input=diff, text=True, cwd=git_repo, check=True)
     assert (git_repo / "m.py").read_text() == new
     assert (git_repo / "new.py").read_text() == "A = 1\n"
+
+
+def test_a_dotted_module_name_means_the_source_file() -> None:
+    files = {"shop/pricing.py": "def with_tax(net):\n    return net * 21\n", "shop/a.py": ""}
+    answer = "shop.pricing.py\n```python\ndef discount(net):\n    return net * 0.9\n```"
+    edits, _ = edits_from_text(answer, files.get, sorted(files))
+    assert [e.path for e in edits] == ["shop/pricing.py"]
+    assert "return net * 21" in edits[0].content and "def discount(net)" in edits[0].content
+
+
+def test_a_new_file_needs_code_that_defines_something() -> None:
+    stray = "notes.py\n```python\nshop/pricing.py\n```"
+    assert edits_from_text(stray, {}.get, [])[0] == []
+    real = "notes.py\n```python\nRATE = 20\n```"
+    assert [e.path for e in edits_from_text(real, {}.get, [])[0]] == ["notes.py"]

@@ -8,7 +8,6 @@ only emits events and asks the approver (through the tools).
 from __future__ import annotations
 
 import queue
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from coder.conversation import (
     ToolResultItem,
     UserText,
 )
+from coder.diff import parse_patch
 from coder.errors import (
     EXIT_FAILED,
     EXIT_OK,
@@ -207,7 +207,11 @@ class Agent:
         if call.name == "write_file":
             paths = [str(call.arguments.get("path", ""))]
         elif call.name == "apply_diff":
-            paths = re.findall(r"^\+\+\+ (?:b/)?(\S+)", str(call.arguments.get("diff", "")), re.M)
+            try:
+                patch = parse_patch(str(call.arguments.get("diff", "")))
+            except CoderError:
+                return  # the tool will say what is wrong with the diff
+            paths = [file.path for file in patch.files]
         else:
             return
         for path in paths:

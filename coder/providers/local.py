@@ -72,7 +72,8 @@ _LANGS = {".py": "python", ".js": "javascript", ".ts": "typescript", ".go": "go"
 _STOP_TEXT = ("<tool_response>", "<|im_start|>")
 PROTOCOLS = ("blocks", "json")
 """How the model edits: code blocks after a path line (default), or write_file calls in
-`<tool_call>` JSON (kept to measure against: `bench/local_eval.py --protocol json`)."""
+`<tool_call>` JSON (kept to measure against; chosen by CODER_LOCAL_PROTOCOL, see
+bench/local_eval.py)."""
 
 
 @dataclass
@@ -479,26 +480,23 @@ class LocalProvider:
 
 def render_tools(tools: Sequence[ToolSpec]) -> str:
     """The tool section of the system prompt: one line per tool, then how to call them."""
-    lines = []
-    for spec in tools:
-        if spec.name in {"finish", "write_file"}:
-            continue  # the answer format covers both
-        props = spec.parameters.get("properties", {})
-        required = set(spec.parameters.get("required", []))
-        params = ", ".join(name + ("" if name in required else "?") for name in props)
-        lines.append(f"- {spec.name}({params}): {spec.description}")
-    return prompts.render("tools", "small", tools="\n".join(lines))
+    shown = [spec for spec in tools if spec.name not in {"finish", "write_file"}]
+    return prompts.render("tools", "small", tools=_tool_lines(shown))  # answers cover those two
 
 
 def render_json_system(tools: Sequence[ToolSpec]) -> str:
     """The system prompt of the JSON protocol: every tool, write_file and finish included."""
+    return prompts.render("system_json", "small", tools=_tool_lines(tools))
+
+
+def _tool_lines(tools: Sequence[ToolSpec]) -> str:
     lines = []
     for spec in tools:
         props = spec.parameters.get("properties", {})
         required = set(spec.parameters.get("required", []))
         params = ", ".join(name + ("" if name in required else "?") for name in props)
         lines.append(f"- {spec.name}({params}): {spec.description}")
-    return prompts.render("system_json", "small", tools="\n".join(lines))
+    return "\n".join(lines)
 
 
 def repo_files(repo: Path) -> list[str]:

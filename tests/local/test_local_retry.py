@@ -38,7 +38,9 @@ def _setup(tmp_path: Path) -> tuple[LocalProvider, Conversation]:
     return provider, conversation
 
 
-def _attempt(conversation: Conversation, content: str, number: int) -> AssistantTurn:
+def _attempt(
+    conversation: Conversation, content: str, number: int, failures: str = FAILURES
+) -> AssistantTurn:
     turn = AssistantTurn(
         f"answer {number}",
         (
@@ -49,7 +51,7 @@ def _attempt(conversation: Conversation, content: str, number: int) -> Assistant
     )
     conversation.append(turn)
     conversation.append(ToolResultItem(f"w{number}", "write_file", "Applied 1 hunk."))
-    failure = prompts.render("finish_refused", "small", failures=FAILURES)
+    failure = prompts.render("finish_refused", "small", failures=failures)
     conversation.append(ToolResultItem(f"f{number}", "finish", failure))
     return turn
 
@@ -127,18 +129,7 @@ def _checked_attempt(
 ) -> None:
     number = len(provider._attempts) + 1
     (tmp_path / "stats.py").write_text(content)
-    turn = AssistantTurn(
-        f"answer {number}",
-        (
-            ToolCall(f"w{number}", "write_file", {"path": "stats.py", "content": content}),
-            ToolCall(f"f{number}", "finish", {"summary": "fixed"}),
-        ),
-        calls_in_text=True,
-    )
-    conversation.append(turn)
-    conversation.append(ToolResultItem(f"w{number}", "write_file", "Applied 1 hunk."))
-    refusal = prompts.render("finish_refused", "small", failures=_failing(*failing))
-    conversation.append(ToolResultItem(f"f{number}", "finish", refusal))
+    _attempt(conversation, content, number, _failing(*failing))
     provider.visible_items(conversation)  # the provider sees each dead end before answering
 
 

@@ -4,7 +4,9 @@ The repository is the running interpreter's standard library (Lib/, without site
 committed into a temporary git repo. Each figure is the median of several runs, wall and CPU
 seconds (CPU includes the parse workers: on a shared machine it shows the work, not the wait).
 When `aider` is on PATH (or given with --aider), its `--show-repo-map` runs on the same
-repository in the same run.
+repository in the same run. The cold build alternates with a floor run, tree-sitter alone (parse
+every file and walk its tree with a one-pattern query, in as many processes), so the cold figure
+reads against what the parser itself costs on the machine at that moment.
 
     python bench/repomap.py [--runs 5] [--tokens 1024] [--keep DIR] [--aider PATH]
 """
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from coder.repomap import RepoMap
+from coder.repomap.languages import GRAMMARS, MAX_FILE_BYTES, language_for
 from coder.repomap.render import estimate_tokens
 from coder.workspace import SAFE_GIT, Workspace
 
@@ -54,27 +57,69 @@ def cpu_seconds() -> tuple[float, float]:
     return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
 
 
-LAST_SPLIT: list[float] = [0.0, 0.0]
-"""Median parent and worker CPU seconds of the last `median_of`."""
+Run = tuple[float, float, float, float]
+"""One measured run: wall seconds, CPU seconds, parent CPU seconds, worker CPU seconds."""
+
+
+def measure(setup: Callable[[], object], action: Callable[[], object]) -> Run:
+    """Run `setup`, then time `action`: wall, CPU (this process plus its workers), split."""
+    setup()
+    (me, children), start = cpu_seconds(), time.perf_counter()
+    action()
+    wall = time.perf_counter() - start
+    me_after, children_after = cpu_seconds()
+    parent, workers = me_after - me, children_after - children
+    return wall, parent + workers, parent, workers
 
 
 def median_of(
     runs: int, setup: Callable[[], object], action: Callable[[], object]
 ) -> tuple[float, float]:
     """Median wall seconds and median CPU seconds (this process plus its workers) of `action`
-    over `runs` runs, each after `setup`; the parent / worker split goes to LAST_SPLIT."""
-    walls, cpus, parents, workers = [], [], [], []
-    for _ in range(runs):
-        setup()
-        (me, children), start = cpu_seconds(), time.perf_counter()
-        action()
-        walls.append(time.perf_counter() - start)
-        me_after, children_after = cpu_seconds()
-        parents.append(me_after - me)
-        workers.append(children_after - children)
-        cpus.append(parents[-1] + workers[-1])
-    LAST_SPLIT[:] = [statistics.median(parents), statistics.median(workers)]
-    return statistics.median(walls), statistics.median(cpus)
+    over `runs` runs, each after `setup`."""
+    measured = [measure(setup, action) for _ in range(runs)]
+    return statistics.median(r[0] for r in measured), statistics.median(r[1] for r in measured)
+
+
+def _parse_and_walk(root: str, jobs: list[tuple[str, str]]) -> int:
+    """Parse each (path, language) with tree-sitter and walk its tree once (a one-pattern
+    query: the walk is the cost); returns the ERROR nodes it found."""
+    import importlib
+
+    import tree_sitter
+
+    loaded: dict[str, tuple[tree_sitter.Parser, tree_sitter.Query]] = {}
+    seen = 0
+    for path, language in jobs:
+        if language not in loaded:
+            grammar = GRAMMARS[language]
+            module = importlib.import_module(grammar.module)
+            lang = tree_sitter.Language(getattr(module, grammar.function)())
+            loaded[language] = (tree_sitter.Parser(lang), tree_sitter.Query(lang, "(ERROR) @e"))
+        parser, query = loaded[language]
+        data = Path(root, path).read_bytes()
+        if len(data) <= MAX_FILE_BYTES:
+            tree = parser.parse(data)
+            seen += len(tree_sitter.QueryCursor(query).captures(tree.root_node))
+    return seen
+
+
+def tree_sitter_floor(repo: Path, workers: int) -> Callable[[], object]:
+    """The cold build's lower bound: tree-sitter alone on the same files in `workers`
+    processes (round-robin), with no tags, results, cache or ranking."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    files = Workspace(repo).list_files()
+    jobs = [(f, lang) for f in files if (lang := language_for(f)) in GRAMMARS]
+    chunks = [jobs[i :: workers * 4] for i in range(workers * 4)]
+
+    def run() -> int:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            return sum(pool.map(_parse_and_walk, [str(repo)] * len(chunks), chunks))
+
+    return run
 
 
 Row = tuple[str, float, float, str]
@@ -106,8 +151,15 @@ def bench_coder(repo: Path, runs: int, tokens: int) -> list[Row]:
         edited.write_text(original + f"\n\ndef bench_added_{n}():\n    return bench_call_{n}()\n")
 
     rows: list[Row] = []
-    wall, cpu = median_of(runs, drop_cache, fresh_map)
-    parent, workers = LAST_SPLIT
+    floor = tree_sitter_floor(repo, len(os.sched_getaffinity(0)))
+    cold_runs: list[Run] = []
+    floor_runs: list[Run] = []
+    for _ in range(runs):  # alternated: both see the same machine, noisy as it is
+        cold_runs.append(measure(drop_cache, fresh_map))
+        floor_runs.append(measure(lambda: None, floor))
+    wall, cpu, parent, workers = (statistics.median(r[i] for r in cold_runs) for i in range(4))
+    floor_wall, floor_cpu = (statistics.median(r[i] for r in floor_runs) for i in range(2))
+    ratio = statistics.median(c[0] / f[0] for c, f in zip(cold_runs, floor_runs, strict=True))
     probe = RepoMap(ws)
     stats = probe.refresh()
     text = probe.render(tokens)
@@ -115,6 +167,14 @@ def bench_coder(repo: Path, runs: int, tokens: int) -> list[Row]:
         f"{stats.files} files, {stats.tags} tags; CPU: parent {parent:.2f} + workers {workers:.2f}"
     )
     rows.append(("cold: parse all, rank, render", wall, cpu, note))
+    rows.append(
+        (
+            "floor: tree-sitter alone (parse + walk), same processes",
+            floor_wall,
+            floor_cpu,
+            f"cold / floor: {ratio:.2f} (median of paired runs)",
+        )
+    )
     cases: list[tuple[str, Callable[[], object], str]] = [
         ("warm: nothing changed", lambda: None, "stat + cached ranking"),
         ("incremental: one file touched", touch_one, "mtime moved, hash unchanged"),

@@ -38,6 +38,9 @@ CACHE_FORMAT = "3"
 
 HERE = Path(__file__).parent
 
+WRITE_BATCH = 128
+"""Parsed files stored per cache transaction while a large parse is still running."""
+
 
 @dataclass(frozen=True)
 class MapStats:
@@ -213,6 +216,7 @@ class RepoMap:
             self._shapes = {}
         tagged: list[tuple[Parsed, int, int]] = []
         decoded: dict[str, Shape | None] = {}
+        written = 0
         if jobs:
             from coder.repomap.tags import tag_files  # tree_sitter only when parsing
 
@@ -222,6 +226,10 @@ class RepoMap:
                 if self._shapes is not None:
                     names = parsed.names
                     decoded[parsed.path] = None if names is None else decode_names(names)
+                if len(tagged) - written >= WRITE_BATCH:
+                    # Store while the workers still parse, rather than all at the end.
+                    self.cache.update(tagged[written:])
+                    written = len(tagged)
         changes: dict[str, Shape | None] = {}
         for path in removed:
             del stats[path]
@@ -239,7 +247,7 @@ class RepoMap:
             if shape is not None:
                 self._shapes[parsed.path] = shape
         self._languages = {p: lang for p, (lang, _, _) in found.items()}
-        self.cache.update(tagged, restat, removed)
+        self.cache.update(tagged[written:], restat, removed)
         mapped = [(p, s) for p, s in stats.items() if s.shape]
         self._content = _fingerprint((p, s.digest) for p, s in mapped)
         structure = _fingerprint((p, s.shape) for p, s in mapped)

@@ -130,6 +130,25 @@ def test_a_cache_that_fails_later_keeps_the_map_working(make_repo: Callable[[str
     assert "def tax_for(amount: int) -> int:" in text
 
 
+def test_a_parse_stored_in_several_batches_is_stored_whole(tmp_path: Path) -> None:
+    from coder.repomap import WRITE_BATCH
+
+    repo = tmp_path / "many"
+    repo.mkdir()
+    count = WRITE_BATCH * 2 + 5
+    for i in range(count):
+        (repo / f"mod_{i}.py").write_text(f"def func_{i}():\n    return func_{(i + 1) % count}()\n")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    ws = Workspace(repo)
+    assert RepoMap(ws).refresh().parsed == count
+    again = RepoMap(ws)
+    assert again.refresh().parsed == 0
+    assert again.find_symbol("func_0") == ["mod_0.py:1: def func_0():"]
+    assert again.find_symbol(f"func_{count - 1}") == [
+        f"mod_{count - 1}.py:1: def func_{count - 1}():"
+    ]
+
+
 def test_a_directory_without_git_is_mapped_in_memory(tmp_path: Path) -> None:
     (tmp_path / "tool.py").write_text("def run_tool() -> None:\n    pass\n")
     repo_map = RepoMap(Workspace(tmp_path))

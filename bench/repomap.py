@@ -151,7 +151,8 @@ def bench_coder(repo: Path, runs: int, tokens: int) -> list[Row]:
         edited.write_text(original + f"\n\ndef bench_added_{n}():\n    return bench_call_{n}()\n")
 
     rows: list[Row] = []
-    floor = tree_sitter_floor(repo, len(os.sched_getaffinity(0)))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    floor = tree_sitter_floor(repo, cpus or 1)  # as many processes as the cold build uses
     cold_runs: list[Run] = []
     floor_runs: list[Run] = []
     for _ in range(runs):  # alternated: both see the same machine, noisy as it is

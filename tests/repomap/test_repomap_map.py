@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from coder.repomap import RepoMap, focus_terms
+from coder.repomap import WRITE_BATCH, RepoMap, focus_terms
 from coder.repomap.render import estimate_tokens
 from coder.workspace import Workspace
 from tests.repomap.conftest import FIXTURES, commit_all
@@ -131,8 +131,6 @@ def test_a_cache_that_fails_later_keeps_the_map_working(make_repo: Callable[[str
 
 
 def test_a_parse_stored_in_several_batches_is_stored_whole(tmp_path: Path) -> None:
-    from coder.repomap import WRITE_BATCH
-
     repo = tmp_path / "many"
     repo.mkdir()
     count = WRITE_BATCH * 2 + 5

@@ -18,22 +18,22 @@ from pathlib import Path
 
 import git
 
-from coder.errors import CheckpointError, UsageError
+from coder.errors import CheckpointError, UsageError, WorkspaceError
+from coder.gitsafe import DIFF_FLAGS, safe_env
+from coder.pathguard import split
+from coder.secrets import SECRET_FILES
 from coder.workspace import Workspace
 
 REF_PREFIX = "refs/coder/checkpoints/"
 PRE_UNDO_REF = "refs/coder/pre-undo"
-_SAFE_CONFIG = {
-    "GIT_CONFIG_COUNT": "2",
-    "GIT_CONFIG_KEY_0": "core.hooksPath",
-    "GIT_CONFIG_VALUE_0": "/dev/null",
-    "GIT_CONFIG_KEY_1": "core.fsmonitor",
-    "GIT_CONFIG_VALUE_1": "",
-    "GIT_AUTHOR_NAME": "coder",
-    "GIT_AUTHOR_EMAIL": "coder@localhost",
-    "GIT_COMMITTER_NAME": "coder",
-    "GIT_COMMITTER_EMAIL": "coder@localhost",
-}
+
+
+def _secret_pathspecs(ws: Workspace) -> list[str]:
+    """Pathspecs that keep secret files out of a checkpoint (and so out of undo)."""
+    patterns = [*SECRET_FILES, *ws.secret_files]
+    return [f":(exclude,glob,icase)**/{p.strip('/')}" for p in patterns] + [
+        ":(exclude,glob,icase)**/.ssh/**"
+    ]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _temp_index(repo: git.Repo, seed: Path | None) -> Iterator[dict[str, str]]:
         index = Path(folder) / "index"
         if seed is not None and seed.exists():
             shutil.copyfile(seed, index)
-        yield {**_SAFE_CONFIG, "GIT_INDEX_FILE": str(index)}
+        yield {**safe_env(Path(repo.working_dir)), "GIT_INDEX_FILE": str(index)}
 
 
 def _head(repo: git.Repo) -> str | None:
@@ -80,18 +80,19 @@ def create(ws: Workspace, label: str = "before coder run") -> Checkpoint:
     """Save the working tree and index; returns the checkpoint (newest is undone first)."""
     repo = _open(ws)
     head = _head(repo)
+    safe = safe_env(ws.root)
     try:
         with _temp_index(repo, Path(repo.git_dir) / "index") as env:
             index_tree = repo.git.write_tree(env=env)
-            repo.git.add("-A", "--", ".", env=env)
+            repo.git.add("-A", "--", ".", *_secret_pathspecs(ws), env=env)
             tree = repo.git.write_tree(env=env)
         parents = ["-p", head] if head else []
-        index_commit = repo.git.commit_tree(index_tree, *parents, "-m", "index", env=_SAFE_CONFIG)
+        index_commit = repo.git.commit_tree(index_tree, *parents, "-m", "index", env=safe)
         commit = repo.git.commit_tree(
-            tree, *parents, "-p", index_commit, "-m", f"coder checkpoint: {label}", env=_SAFE_CONFIG
+            tree, *parents, "-p", index_commit, "-m", f"coder checkpoint: {label}", env=safe
         )
         ref = f"{REF_PREFIX}{time.time_ns()}"
-        repo.git.update_ref(ref, commit, env=_SAFE_CONFIG)
+        repo.git.update_ref(ref, commit, env=safe)
     except git.GitCommandError as exc:
         raise CheckpointError(f"could not create a checkpoint: {exc.stderr.strip()}") from None
     return Checkpoint(ref, commit, tree)
@@ -111,7 +112,9 @@ def latest(ws: Workspace) -> Checkpoint | None:
 
 
 def _tree_files(repo: git.Repo, tree: str) -> dict[str, tuple[str, int]]:
-    listing = repo.git.ls_tree("-r", "-z", "--full-tree", tree, env=_SAFE_CONFIG)
+    listing = repo.git.ls_tree(
+        "-r", "-z", "--full-tree", tree, env=safe_env(Path(repo.working_dir))
+    )
     files: dict[str, tuple[str, int]] = {}
     for entry in filter(None, listing.split("\0")):
         meta, path = entry.split("\t", 1)
@@ -127,14 +130,20 @@ def restore(ws: Workspace, checkpoint: Checkpoint) -> list[str]:
     The current state is saved first under refs/coder/pre-undo, so an undo can be undone.
     """
     repo = _open(ws)
+    safe = safe_env(ws.root)
     now = create(ws, label="state before undo")
-    repo.git.update_ref(PRE_UNDO_REF, now.commit, env=_SAFE_CONFIG)
-    repo.git.update_ref("-d", now.ref, env=_SAFE_CONFIG)
-    wanted = _tree_files(repo, checkpoint.tree)
-    present = _tree_files(repo, now.tree)
+    repo.git.update_ref(PRE_UNDO_REF, now.commit, env=safe)
+    repo.git.update_ref("-d", now.ref, env=safe)
+    # Secret files are never in a checkpoint, and undo leaves them exactly as they are; so
+    # it does coder's own files, which the agent cannot change.
+    wanted = {p: v for p, v in _tree_files(repo, checkpoint.tree).items() if _restorable(ws, p)}
+    present = {p: v for p, v in _tree_files(repo, now.tree).items() if _restorable(ws, p)}
     changed: list[str] = []
     for path in sorted(set(present) - set(wanted)):
-        (ws.root / path).unlink(missing_ok=True)
+        try:
+            ws.guard.unlink(path)  # never through a symlinked directory out of the repo
+        except WorkspaceError:
+            continue
         _prune_empty_dirs(ws.root, (ws.root / path).parent)
         changed.append(path)
     for path, (sha, mode) in sorted(wanted.items()):
@@ -142,10 +151,7 @@ def restore(ws: Workspace, checkpoint: Checkpoint) -> list[str]:
             continue
         data = repo.odb.stream(bytes.fromhex(sha)).read()
         if mode == 0o120000:
-            target = ws.root / path
-            target.unlink(missing_ok=True)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(data.decode(), target)
+            ws.guard.symlink(path, os.fsdecode(data))
         else:
             ws.write_bytes(path, data, mode=mode & 0o777)
         changed.append(path)
@@ -156,10 +162,19 @@ def restore(ws: Workspace, checkpoint: Checkpoint) -> list[str]:
         if current_index.exists():
             shutil.copyfile(current_index, env["GIT_INDEX_FILE"])
         if repo.git.write_tree(env=env) != index_tree:
-            repo.git.read_tree(index_tree, env={**_SAFE_CONFIG})
-            repo.git.update_index("-q", "--refresh", env=_SAFE_CONFIG, with_exceptions=False)
-    repo.git.update_ref("-d", checkpoint.ref, env=_SAFE_CONFIG)
+            repo.git.read_tree(index_tree, env=safe)
+            repo.git.update_index("-q", "--refresh", env=safe, with_exceptions=False)
+    repo.git.update_ref("-d", checkpoint.ref, env=safe)
     return changed
+
+
+def _restorable(ws: Workspace, path: str) -> bool:
+    """Whether undo may touch `path`: not a secret, not `.git/`, `.coder/` or `.coder.toml`."""
+    try:
+        split(path)
+    except WorkspaceError:
+        return False
+    return not ws.is_secret(path)
 
 
 def _prune_empty_dirs(root: Path, folder: Path) -> None:
@@ -185,5 +200,5 @@ def diff_since(ws: Workspace, checkpoint: Checkpoint) -> str:
     repo = _open(ws)
     with _temp_index(repo, None) as env:
         repo.git.read_tree(checkpoint.tree, env=env)
-        repo.git.add("-A", "--", ".", env=env)
-        return str(repo.git.diff("--cached", checkpoint.tree, "--no-color", env=env))
+        repo.git.add("-A", "--", ".", *_secret_pathspecs(ws), env=env)
+        return str(repo.git.diff("--cached", *DIFF_FLAGS, checkpoint.tree, "--no-color", env=env))

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from coder.sandbox import SandboxState
 from coder.workspace import Workspace, head_tail
 
 MAX_FAILURE_CHARS = 6000
@@ -30,6 +31,8 @@ class CheckRun:
     output: str
     """Trimmed output, as shown to the model."""
     seconds: float
+    sandbox: SandboxState | None = None
+    """What confined the command."""
 
 
 def _python_test_command() -> str:
@@ -92,7 +95,7 @@ def run_check(
     if result.timed_out:
         output += f"\n[check timed out after {timeout_s:.0f} s]"
     text = head_tail(output.strip(), 2000) if passed else trim_failure(output)
-    return CheckRun(command, passed, result.exit_code, text, result.seconds)
+    return CheckRun(command, passed, result.exit_code, text, result.seconds, result.sandbox)
 
 
 _FAILED_LINE = re.compile(r"^(FAILED|ERROR) (\S+)", re.M)

@@ -46,6 +46,12 @@ class CheckpointError(CoderError):
     """A checkpoint could not be made or restored."""
 
 
+class SandboxError(CoderError):
+    """The sandbox cannot start, so commands are refused (a configuration problem)."""
+
+    exit_code = EXIT_USAGE
+
+
 class AgentControl(Exception):
     """Base of the loop's control-flow exceptions; handled only in agent.run."""
 

@@ -1,29 +1,36 @@
-"""The repository working tree: safe path resolution, atomic writes, subprocesses.
+"""The repository working tree: guarded file access, atomic writes, sandboxed commands.
 
-Every file the agent touches goes through `Workspace.resolve`, which refuses paths that
-leave the root (`..`, absolute paths, symlinks pointing out) or enter `.git/`. Commands run
-in the root in their own process group, so a timeout or interrupt kills their children too.
+Every file the agent touches goes through the path guard (`coder.pathguard`): no escape by
+`..`, absolute paths or symlinks (raced or not), nothing inside `.git/` or `.coder/`, no
+`.coder.toml`, and no secret file (`coder.secrets`). Commands run in the root through the
+sandbox (`coder.sandbox`) in their own process group; their output is kept bounded.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from coder.errors import WorkspaceError
-
-SAFE_GIT = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor="]
-"""Prefix for coder's own git calls: never run the user's hooks or fsmonitor."""
+from coder.errors import SandboxError, WorkspaceError
+from coder.gitsafe import git_command
+from coder.pathguard import PathGuard, split
+from coder.sandbox import Sandbox, SandboxState
+from coder.secrets import is_secret_path
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]")
+KEEP_HEAD = 64_000
+KEEP_TAIL = 192_000
+"""Characters of a command's output kept in memory: its head and its tail."""
+LIVE_LIMIT = 64_000
+"""Characters of live output forwarded per command; the rest is only in the head and tail."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +40,12 @@ class CommandResult:
     command: str
     exit_code: int
     output: str
-    """Combined stdout and stderr, escape sequences stripped, untruncated."""
+    """Combined stdout and stderr, escape sequences stripped; head and tail when long."""
     seconds: float
     timed_out: bool = False
     interrupted: bool = False
+    sandbox: SandboxState | None = None
+    """What confined the command (None for coder's own git calls)."""
 
 
 def strip_ansi(text: str) -> str:
@@ -59,51 +68,118 @@ def head_tail(text: str, max_chars: int, head_share: float = 0.3) -> str:
     )
 
 
+class BoundedOutput:
+    """A command's output kept as a head and a tail, however much it prints."""
+
+    def __init__(self, head: int = KEEP_HEAD, tail: int = KEEP_TAIL) -> None:
+        self.head_limit, self.tail_limit = head, tail
+        self.head = ""
+        self.tail: list[str] = []
+        self.tail_size = 0
+        self.total = 0
+        self.dropped_lines = 0
+
+    def add(self, text: str) -> None:
+        """Append a chunk."""
+        self.total += len(text)
+        room = self.head_limit - len(self.head)
+        if room > 0:
+            self.head += text[:room]
+            text = text[room:]
+        if not text:
+            return
+        self.tail.append(text)
+        self.tail_size += len(text)
+        while self.tail_size - len(self.tail[0]) >= self.tail_limit:
+            dropped = self.tail.pop(0)
+            self.tail_size -= len(dropped)
+            self.dropped_lines += dropped.count("\n")
+
+    def text(self) -> str:
+        """Head, a marker of what was dropped, and tail."""
+        tail = "".join(self.tail)
+        kept = len(self.head) + len(tail)
+        if kept >= self.total:
+            return self.head + tail
+        omitted = self.total - kept
+        marker = f"\n[… {omitted} characters, {self.dropped_lines}+ lines omitted …]\n"
+        return self.head + marker + tail
+
+
 class Workspace:
     """A repository root and the only way coder reads, writes or runs anything in it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self,
+        root: Path,
+        sandbox: Sandbox | None = None,
+        secret_files: tuple[str, ...] = (),
+        deny_secrets: bool = True,
+    ) -> None:
         root = Path(root)
         if not root.is_dir():
             raise WorkspaceError(f"not a directory: {root}")
         self.root = root.resolve()
+        self.guard = PathGuard(self.root)
+        self.secret_files = secret_files
+        """Extra deny-list patterns (`secret-files`) beside the defaults."""
+        self.deny_secrets = deny_secrets
+        """Refuse secret files (False only for the user's own `coder apply`)."""
+        self._sandbox = sandbox
+        self.commands_run = 0
+        """How many commands `run` started (events mark results that ran one)."""
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """The sandbox commands run in (workspace-write unless the session chose)."""
+        if self._sandbox is None:
+            self._sandbox = Sandbox(self.root)
+        return self._sandbox
 
     # ---- paths -------------------------------------------------------------------------
 
     def resolve(self, path: str, *, must_exist: bool = False) -> Path:
-        """Turn a repository-relative path into an absolute one, refusing escapes."""
-        if not path or not path.strip():
-            raise WorkspaceError("empty path")
-        if "\x00" in path:
-            raise WorkspaceError(f"invalid path: {path!r}")
-        candidate = Path(path)
-        if candidate.is_absolute():
-            raise WorkspaceError(f"absolute paths are refused: {path}")
-        if ".." in candidate.parts:
-            raise WorkspaceError(f"paths with '..' are refused: {path}")
-        full = self.root / candidate
-        real = full.resolve()
-        if real != self.root and self.root not in real.parents:
-            raise WorkspaceError(f"path leads outside the repository: {path}")
-        relative = real.relative_to(self.root)
-        if relative.parts and relative.parts[0] == ".git" or ".git" in candidate.parts[:1]:
-            raise WorkspaceError(f"paths inside .git/ are refused: {path}")
-        if must_exist and not full.exists():
+        """The absolute path `path` names inside the root (symlinks resolved), refusing escapes."""
+        real, kind, _ = self.guard.inspect(path)
+        if must_exist and kind is None:
             raise WorkspaceError(f"no such file: {path}")
-        return full
+        return self.root / real if real else self.root
 
     def relative(self, path: Path) -> str:
         """The repository-relative POSIX form of an absolute path inside the root."""
         return path.resolve().relative_to(self.root).as_posix()
 
+    def inspect(self, path: str) -> tuple[str | None, int]:
+        """(kind, permission bits) of `path` itself: file, dir, symlink, other or None."""
+        _, kind, mode = self.guard.inspect(path, follow=False)
+        return kind, mode
+
+    def refuse_secret(self, path: str) -> None:
+        """Raise if `path` (as given or as resolved) is on the secret deny-list."""
+        if not self.deny_secrets:
+            return
+        names = [path]
+        try:
+            names.append(self.guard.inspect(path)[0])
+        except WorkspaceError:
+            pass
+        for name in names:
+            if is_secret_path(name, self.secret_files):
+                raise WorkspaceError(
+                    f"refused: {name} is a secret file (coder keeps secrets from the model; "
+                    "see `secret-files` in the README)"
+                )
+
+    def is_secret(self, path: str) -> bool:
+        """Whether a listed (repository-relative) path is on the secret deny-list."""
+        return is_secret_path(path, self.secret_files)
+
     # ---- files -------------------------------------------------------------------------
 
     def read_bytes(self, path: str) -> bytes:
         """Read a file inside the workspace."""
-        full = self.resolve(path, must_exist=True)
-        if full.is_dir():
-            raise WorkspaceError(f"is a directory: {path}")
-        return full.read_bytes()
+        self.refuse_secret(path)
+        return self.guard.read(path)
 
     def read_text(self, path: str) -> str:
         """Read a text file inside the workspace (UTF-8, undecodable bytes replaced)."""
@@ -111,22 +187,8 @@ class Workspace:
 
     def write_bytes(self, path: str, data: bytes, mode: int | None = None) -> None:
         """Write atomically: temp file in the same directory, fsync, rename; keep mode bits."""
-        full = self.resolve(path)
-        full.parent.mkdir(parents=True, exist_ok=True)
-        if mode is None and full.exists():
-            mode = full.stat().st_mode & 0o7777
-        fd, tmp = tempfile.mkstemp(dir=full.parent, prefix=f".{full.name}.", suffix=".coder-tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            if mode is not None:
-                os.chmod(tmp, mode)
-            os.replace(tmp, full)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        self.refuse_secret(path)
+        self.guard.write(path, data, mode)
 
     def write_text(self, path: str, text: str) -> None:
         """Write a UTF-8 text file atomically."""
@@ -134,38 +196,51 @@ class Workspace:
 
     def delete(self, path: str) -> None:
         """Delete a file inside the workspace."""
-        self.resolve(path, must_exist=True).unlink()
+        self.refuse_secret(path)
+        self.guard.unlink(path)
+
+    def exists(self, path: str) -> bool:
+        """Whether `path` names something inside the workspace (False when refused)."""
+        try:
+            return self.guard.inspect(path)[1] is not None
+        except WorkspaceError:
+            return False
 
     def is_git(self) -> bool:
         """Whether the root is inside a git work tree."""
         return (self.root / ".git").exists() or self.git("rev-parse", "--git-dir").exit_code == 0
 
     def git(self, *args: str) -> CommandResult:
-        """Run coder's own git command in the root (no hooks, no fsmonitor)."""
+        """Run coder's own git command in the root (no hooks, filters or external programs)."""
         start = time.monotonic()
+        argv, env = git_command(self.root, list(args))
         proc = subprocess.run(
-            [*SAFE_GIT, *args],
+            argv,
             cwd=self.root,
             capture_output=True,
             text=True,
             errors="replace",
             stdin=subprocess.DEVNULL,
+            env=env,
         )
         return CommandResult(
             " ".join(args), proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start
         )
 
+    def git_bytes(self, *args: str) -> tuple[int, bytes]:
+        """Like `git` but returns (exit code, raw stdout), for `-z` listings."""
+        argv, env = git_command(self.root, list(args))
+        proc = subprocess.run(
+            argv, cwd=self.root, capture_output=True, stdin=subprocess.DEVNULL, env=env
+        )
+        return proc.returncode, proc.stdout
+
     def list_files(self) -> list[str]:
         """Tracked files plus untracked files that are not ignored, sorted, POSIX paths."""
-        proc = subprocess.run(
-            [*SAFE_GIT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=self.root,
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-        )
-        if proc.returncode == 0:
-            names = {n for n in proc.stdout.decode("utf-8", "replace").split("\0") if n}
-            return sorted(n for n in names if (self.root / n).is_file())
+        code, out = self.git_bytes("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        if code == 0:
+            names = {n for n in out.decode("utf-8", "replace").split("\0") if n}
+            return sorted(n for n in names if _listed(self.root, n))
         found = []
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = [d for d in dirnames if d not in {".git", "node_modules", ".venv"}]
@@ -181,29 +256,44 @@ class Workspace:
         timeout_s: float = 120.0,
         on_output: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
-        env: dict[str, str] | None = None,
     ) -> CommandResult:
-        """Run a shell command in the root; kill its whole process group on timeout/cancel."""
+        """Run a shell command in the root, sandboxed; kill it all on timeout or cancel.
+
+        Raises SandboxError when the sandbox cannot start the command.
+        """
+        sandbox = self.sandbox
+        sandbox.probe()
+        launch = sandbox.launch(command)
         start = time.monotonic()
-        proc = subprocess.Popen(
-            command,
-            shell=True,
-            cwd=self.root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, **(env or {})},
-        )
-        chunks: list[str] = []
+        self.commands_run += 1
+        try:
+            proc = subprocess.Popen(
+                launch.argv,
+                cwd=launch.cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=launch.env,
+                pass_fds=launch.pass_fds,
+            )
+        except OSError as exc:
+            sandbox.close(launch)
+            if launch.status_fd is not None:
+                os.close(launch.status_fd)
+            raise SandboxError(f"cannot start the command: {exc}") from None
+        sandbox.close(launch)
+        output = BoundedOutput()
+        live = _LiveOutput(on_output)
 
         def pump() -> None:
             assert proc.stdout is not None
-            for raw in iter(lambda: proc.stdout.read1(4096), b""):  # type: ignore[union-attr,attr-defined]
-                text = strip_ansi(raw.decode("utf-8", errors="replace"))
-                chunks.append(text)
-                if on_output is not None:
-                    on_output(text)
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            for raw in iter(lambda: proc.stdout.read1(65536), b""):  # type: ignore[union-attr,attr-defined]
+                text = strip_ansi(decoder.decode(raw))
+                output.add(text)
+                live.send(text)
+            output.add(decoder.decode(b"", final=True))
 
         reader = threading.Thread(target=pump, daemon=True)
         reader.start()
@@ -224,11 +314,55 @@ class Workspace:
         _kill_group(proc)
         proc.wait()
         reader.join(timeout=2)
-        output = "".join(chunks)
-        code = proc.returncode if not (timed_out or interrupted) else -signal.SIGKILL
+        killed = timed_out or interrupted
+        code = proc.returncode
+        if launch.status_fd is not None:
+            reported = sandbox.exit_code(launch)
+            if reported is None and not killed:
+                raise SandboxError(
+                    "the sandbox could not start the command: "
+                    + (output.text().strip().splitlines() or ["no reason given"])[-1]
+                )
+            code = reported if reported is not None else code
+        if killed:
+            code = -signal.SIGKILL
         return CommandResult(
-            command, code, output, time.monotonic() - start, timed_out, interrupted
+            command,
+            code,
+            output.text(),
+            time.monotonic() - start,
+            timed_out,
+            interrupted,
+            sandbox.state,
         )
+
+
+class _LiveOutput:
+    """Forwards live output up to LIVE_LIMIT characters, then says once that it stopped."""
+
+    def __init__(self, sink: Callable[[str], None] | None) -> None:
+        self.sink, self.sent, self.stopped = sink, 0, False
+
+    def send(self, text: str) -> None:
+        if self.sink is None or self.stopped or not text:
+            return
+        room = LIVE_LIMIT - self.sent
+        if len(text) > room:
+            self.sink(text[:room])
+            self.sink("\n[… live output stops here; the result keeps its head and tail …]\n")
+            self.stopped = True
+            return
+        self.sent += len(text)
+        self.sink(text)
+
+
+def _listed(root: Path, name: str) -> bool:
+    """A listed name worth showing: a file, or a symlink to a file (never a directory)."""
+    try:
+        split(name)
+    except WorkspaceError:
+        return False
+    return (root / name).is_file() or (root / name).is_symlink()
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

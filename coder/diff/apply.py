@@ -136,22 +136,22 @@ class _Run:
     def load(self, path: str) -> _Content:
         if path in self.files:
             return self.files[path]
-        if ".git" in path.split("/"):
-            # The workspace guards the top-level .git/; a nested one (a submodule's) too.
-            raise _Rejected(f"paths inside .git/ are refused: {path}")
         try:
-            full = self.ws.resolve(path)
+            self.ws.refuse_secret(path)
+            kind, mode = self.ws.inspect(path)
+            if kind == "symlink":
+                raise _Rejected(f"symbolic link, not patched: {path}")
+            if kind == "dir":
+                raise _Rejected(f"is a directory: {path}")
+            if kind not in (None, "file"):
+                raise _Rejected(f"not a regular file: {path}")
+            data = self.ws.read_bytes(path) if kind == "file" else None
         except WorkspaceError as exc:
             raise _Rejected(str(exc)) from exc
-        if full.is_symlink():
-            raise _Rejected(f"symbolic link, not patched: {path}")
-        if full.is_dir():
-            raise _Rejected(f"is a directory: {path}")
-        if full.exists():
-            data = self.ws.read_bytes(path)
+        if data is not None:
             if b"\0" in data[:8192]:
                 raise _Rejected(f"binary file, not patched: {path}")
-            content = _Content.decode(data, full.stat().st_mode & 0o7777)
+            content = _Content.decode(data, mode)
         else:
             content = _Content(None)
         self.originals[path] = _Content(
@@ -239,9 +239,8 @@ class _Run:
             raise
 
     def _store(self, path: str, content: _Content) -> None:
-        full = self.ws.resolve(path)
         if content.lines is None:
-            if full.exists():
+            if self.ws.exists(path):
                 self.ws.delete(path)
             return
         self.ws.write_bytes(path, content.encode(), mode=content.mode)

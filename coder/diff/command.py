@@ -8,6 +8,7 @@ from pathlib import Path
 
 from coder.diff import apply_patch
 from coder.errors import EXIT_FAILED, EXIT_OK, UsageError
+from coder.textsafe import printable
 from coder.workspace import Workspace
 
 
@@ -28,7 +29,7 @@ def apply_command(args: argparse.Namespace) -> int:
     root = Path(args.repo) if args.repo else Path.cwd()
     if not root.is_dir():
         raise UsageError(f"--repo is not a directory: {root}")
-    ws = Workspace(root)
+    ws = Workspace(root, deny_secrets=False)  # the user's own patch may touch .env files
     result = apply_patch(text, ws, check=bool(args.check))
-    print(result.feedback())
+    print(printable(result.feedback()))
     return EXIT_OK if result.ok else EXIT_FAILED

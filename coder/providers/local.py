@@ -38,10 +38,12 @@ from coder.conversation import (
     ToolSpec,
     UserText,
 )
-from coder.errors import ProviderError, UsageError
+from coder.errors import CoderError, ProviderError, UsageError
 from coder.providers.local_edits import Edit, edits_from_text, file_diff
 from coder.providers.text_tool_calls import parse_tool_calls
 from coder.providers.weights import require_model_path
+from coder.secrets import Redactor
+from coder.workspace import Workspace
 
 if TYPE_CHECKING:
     from coder.config import Settings
@@ -114,6 +116,9 @@ class LocalProvider:
         self._lock = threading.Lock()
         self.model_path = model_path
         self.repo = repo.resolve()
+        self.ws = Workspace(self.repo)
+        """Files are read through the path guard: no symlink out, no secret file."""
+        self.redact = Redactor.for_session(None).redact
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 2
         self.max_new_tokens = max_new_tokens
@@ -373,9 +378,8 @@ class LocalProvider:
     def _context(self) -> str:
         """The repository's small files, shown with the task once (then fixed, for the KV)."""
         if self._context_text is None:
-            self._context_text = repo_context(
-                self.repo, self._task.text if self._task else "", record=self._shown
-            )
+            text = repo_context(self.ws, self._task.text if self._task else "", record=self._shown)
+            self._context_text = self.redact(text)
         return self._context_text
 
     # -- generation -----------------------------------------------------------------------
@@ -428,7 +432,7 @@ class LocalProvider:
         native_write = any(spec.name == "write_file" for spec in offered)
         tools = offered if native_write else [*offered, WRITE_FILE]
         names = {spec.name for spec in tools}
-        sources = [name for name in repo_files(self.repo) if name.endswith(".py")]
+        sources = [name for name in repo_files(self.ws) if name.endswith(".py")]
         edits: list[Edit]
         if self.protocol == "json":
             edits, rest = [], text
@@ -468,14 +472,8 @@ class LocalProvider:
         return result
 
     def _current(self, path: str) -> str | None:
-        """Current text of `path` if it is a readable file inside the repository."""
-        target = (self.repo / path).resolve()
-        if not target.is_relative_to(self.repo) or ".git" in target.relative_to(self.repo).parts:
-            return None
-        try:
-            return target.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
+        """Current text of `path` if it is a readable, non-secret file inside the repository."""
+        return read_source(self.ws, path)
 
 
 def render_tools(tools: Sequence[ToolSpec]) -> str:
@@ -499,15 +497,26 @@ def _tool_lines(tools: Sequence[ToolSpec]) -> str:
     return "\n".join(lines)
 
 
-def repo_files(repo: Path) -> list[str]:
-    """Small files of the repository (no hidden directories or caches), sorted."""
+def read_source(ws: Workspace, path: str) -> str | None:
+    """The UTF-8 text of a file through the path guard; None when absent, refused or binary."""
+    try:
+        return ws.read_bytes(path).decode("utf-8")
+    except (CoderError, OSError, UnicodeDecodeError):
+        return None
+
+
+def repo_files(ws: Workspace) -> list[str]:
+    """Small files of the repository (no hidden directories, caches or secrets), sorted."""
     files = []
-    for path in sorted(repo.rglob("*")):
-        rel = path.relative_to(repo)
+    for path in sorted(ws.root.rglob("*")):
+        rel = path.relative_to(ws.root)
         if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
             continue
+        name = rel.as_posix()
+        if ws.is_secret(name) or path.is_symlink():
+            continue
         if path.is_file() and path.stat().st_size <= MAX_FILE_BYTES:
-            files.append(rel.as_posix())
+            files.append(name)
     return files
 
 
@@ -535,7 +544,7 @@ def python_style_calls(
 
 
 def repo_context(
-    repo: Path, task: str, budget: int = CONTEXT_CHARS, record: dict[str, str] | None = None
+    ws: Workspace, task: str, budget: int = CONTEXT_CHARS, record: dict[str, str] | None = None
 ) -> str:
     """File list plus the full text of the most relevant small files, within `budget` chars.
 
@@ -543,7 +552,7 @@ def repo_context(
     fixes far more when it sees the code at once than when it must find and read it.
     The files shown are recorded in `record` (path → text) when it is given.
     """
-    files = repo_files(repo)
+    files = repo_files(ws)
 
     def rank(name: str) -> tuple[int, int, str]:
         stem = Path(name).stem
@@ -556,9 +565,8 @@ def repo_context(
     for name in sorted(files, key=rank):
         if Path(name).suffix not in SOURCE_SUFFIXES or name == "ISSUE.md":
             continue
-        try:
-            text = (repo / name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        text = read_source(ws, name)
+        if text is None:
             continue
         label = " (a test: read it, never change it)" if rank(name)[0] else ""
         block = f"{name}{label}:\n```{_LANGS.get(Path(name).suffix, '')}\n{text.rstrip()}\n```"

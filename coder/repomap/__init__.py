@@ -11,7 +11,6 @@ import json
 import os
 import re
 import stat
-import subprocess
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -29,7 +28,7 @@ from coder.repomap.languages import (
 from coder.repomap.rank import MAX_DEFINERS, Graph, LinkIndex, Shape, rank_definitions
 from coder.repomap.render import Item, estimate_tokens, fit
 from coder.repomap.tags import Definition, Parsed, decode_names, digest
-from coder.workspace import SAFE_GIT, Workspace
+from coder.workspace import Workspace
 
 __all__ = ["MapStats", "RepoMap", "focus_terms"]
 
@@ -141,23 +140,27 @@ class RepoMap:
     def _list_files(self) -> list[str]:
         """Tracked plus untracked-not-ignored files (like `Workspace.list_files`, without its
         per-file checks: `_scan` stats every file anyway)."""
-        proc = subprocess.run(
-            [*SAFE_GIT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=self.ws.root,
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
+        code, out = self.ws.git_bytes(
+            "ls-files", "-z", "--cached", "--others", "--exclude-standard"
         )
-        if proc.returncode != 0:
+        if code != 0:
             return self.ws.list_files()
-        return sorted({n for n in proc.stdout.decode("utf-8", "replace").split("\0") if n})
+        return sorted({n for n in out.decode("utf-8", "replace").split("\0") if n})
 
     def _scan(self) -> dict[str, tuple[str, int, int]]:
         found: dict[str, tuple[str, int, int]] = {}
         root = str(self.ws.root)
         missing: set[str] = set()
+        inside: dict[str, bool] = {}
         for path in self._list_files():
             language = language_for(path)
-            if language is None:
+            if language is None or self.ws.is_secret(path):
+                continue
+            folder = os.path.dirname(path)
+            if folder not in inside:  # a symlinked directory must not lead the map outside
+                real = os.path.realpath(os.path.join(root, folder))
+                inside[folder] = real == root or real.startswith(root + os.sep)
+            if not inside[folder]:
                 continue
             if language not in self._available:
                 missing.add(language)

@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 from coder.errors import UsageError
+from coder.textsafe import printable
 from coder.workspace import Workspace
 
 
@@ -28,7 +29,7 @@ def map_command(args: argparse.Namespace) -> int:
     for warning in caught:
         print(f"coder: warning: {warning.message}", file=sys.stderr)
     if text:
-        print(text.rstrip("\n"))
+        print(printable(text.rstrip("\n")))
     else:
         print("coder: no source files to map", file=sys.stderr)
     if args.stats:

@@ -25,6 +25,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     path: file path relative to the repository root
     content: every line of the new file
     """
+    ctx.ws.refuse_secret(path)
     full = ctx.ws.resolve(path)
     if full.is_dir():
         raise WorkspaceError(f"is a directory: {path}")

@@ -85,10 +85,18 @@ def search(ctx: ToolContext, query: str, path: str | None = None, regex: bool = 
         prefix = ctx.ws.relative(ctx.ws.resolve(path.strip()))
     matches: list[str] = []
     total = 0
+    skipped = 0
     for name in ctx.ws.list_files():
         if prefix and not (name == prefix or name.startswith(prefix.rstrip("/") + "/")):
             continue
-        data = (ctx.ws.root / name).read_bytes()
+        if ctx.ws.is_secret(name):
+            skipped += 1
+            continue
+        try:
+            data = ctx.ws.read_bytes(name)
+        except WorkspaceError:
+            skipped += 1  # a symlink out of the repository, a vanished file
+            continue
         if b"\0" in data[:8000] or len(data) > 2_000_000:
             continue
         for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
@@ -96,7 +104,8 @@ def search(ctx: ToolContext, query: str, path: str | None = None, regex: bool = 
                 total += 1
                 if len(matches) < MAX_MATCHES:
                     matches.append(f"{name}:{number}: {line.strip()[:200]}")
+    note = f"\n[{skipped} secret or unreadable file(s) not searched]" if skipped else ""
     if not matches:
-        return f"no matches for {query!r}"
+        return f"no matches for {query!r}{note}"
     more = f"\n[… {total - MAX_MATCHES} more matches]" if total > MAX_MATCHES else ""
-    return "\n".join(matches) + more
+    return "\n".join(matches) + more + note

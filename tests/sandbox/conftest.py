@@ -1,0 +1,68 @@
+"""Helpers of the sandbox-and-trust tests: a fixture repository, `coder run` as a real
+subprocess against the scripted server, and what a run emitted."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, git
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The textutil fixture as a committed git repository (outside /tmp's sandbox view)."""
+    path = tmp_path / "work" / "textutil"
+    shutil.copytree(FIXTURES / "repos" / "textutil", path)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def run_command(name: str, **arguments: Any) -> dict[str, Any]:
+    """A scripted turn that calls one tool."""
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def coder_run(
+    repo: Path,
+    base_url: str,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    task: str = "fix it",
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """`coder run TASK --json` in `repo` against the scripted server at `base_url`."""
+    argv = [sys.executable, "-m", "coder", "run", task, "--repo", str(repo)]
+    argv += ["--base-url", base_url, "--model", "scripted", "--json", *extra]
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def events(proc: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    """The JSON Lines a run printed."""
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def tool_outputs(server: Any) -> list[str]:
+    """Every tool result the model received, over all requests (chat format)."""
+    seen: list[str] = []
+    for body in server.received:
+        for message in body.get("messages", []):
+            if message.get("role") == "tool" and message["content"] not in seen:
+                seen.append(str(message["content"]))
+    return seen

@@ -176,21 +176,23 @@ class Agent:
         self.sink.emit(ToolCalled(call.id, call.name, call.arguments))
         if self.config.narrow_failed_edits:
             self._remember_originals(call)
+        commands_before = self.ctx.ws.commands_run
         try:
             ok, output = self.tools.dispatch(self.ctx, call)
         except Interrupted:
-            self._answer(call, False, "interrupted by the user")
+            self._answer(call, False, "interrupted by the user", commands_before)
             raise
         except FinishRequested as request:
             runs = self.run_checks()
             if all(run.passed for run in runs):
-                self._answer(call, True, "finished: all checks pass")
+                self._answer(call, True, "finished: all checks pass", commands_before)
                 raise
             note = ""
             if self.config.narrow_failed_edits:
                 note, runs = self._narrow(runs)
                 if runs and all(run.passed for run in runs):
-                    self._answer(call, True, f"finished: all checks pass. {note}".strip())
+                    note = f"finished: all checks pass. {note}".strip()
+                    self._answer(call, True, note, commands_before)
                     raise
             failures = describe_runs(runs)
             ok, output = (
@@ -201,7 +203,7 @@ class Agent:
             del request
         if ok and call.name == "apply_diff" and self.config.check_after_edit and self.ctx.checks:
             output += "\n\n" + describe_runs(self.run_checks())
-        self._answer(call, ok, output)
+        self._answer(call, ok, output, commands_before)
 
     def _remember_originals(self, call: ToolCall) -> None:
         if call.name == "write_file":
@@ -244,9 +246,11 @@ class Agent:
         note = f"Took back your change at {where}: the tests fail less without it."
         return note, self.run_checks()
 
-    def _answer(self, call: ToolCall, ok: bool, output: str) -> None:
+    def _answer(self, call: ToolCall, ok: bool, output: str, commands_before: int = -1) -> None:
+        ran = commands_before >= 0 and self.ctx.ws.commands_run > commands_before
+        sandbox = self.ctx.ws.sandbox.state.to_dict() if ran else None
         self.conversation.append(ToolResultItem(call.id, call.name, output))
-        self.sink.emit(ToolResult(call.id, call.name, ok, output))
+        self.sink.emit(ToolResult(call.id, call.name, ok, output, sandbox))
 
     def run_checks(self) -> list[CheckRun]:
         """Run every check command, emitting a CheckResult for each."""
@@ -261,7 +265,10 @@ class Agent:
                 cancel=self.ctx.cancel,
             )
             self._check_interrupt()
-            self.sink.emit(CheckResult(command, run.passed, run.exit_code, run.output, run.seconds))
+            sandbox = run.sandbox.to_dict() if run.sandbox else None
+            self.sink.emit(
+                CheckResult(command, run.passed, run.exit_code, run.output, run.seconds, sandbox)
+            )
             runs.append(run)
         return runs
 

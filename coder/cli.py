@@ -21,6 +21,7 @@ HANDLERS: dict[str, str] = {
     "apply": "coder.diff.command:apply_command",
     "map": "coder.repomap.command:map_command",
     "undo": "coder.headless:undo_command",
+    "trust": "coder.headless:trust_command",
     "model install": "coder.providers.weights:install_command",
     "model status": "coder.providers.weights:status_command",
 }
@@ -53,6 +54,23 @@ def _agent_options(parser: argparse.ArgumentParser) -> None:
         "--approval",
         choices=["suggest", "auto-edit", "full-auto"],
         help="what asks before running (headless default: full-auto)",
+    )
+    parser.add_argument(
+        "--sandbox",
+        choices=["workspace-write", "read-only", "off"],
+        help="what confines the model's commands (default: workspace-write)",
+    )
+    parser.add_argument(
+        "--sandbox-network",
+        action="store_true",
+        default=None,
+        help="let sandboxed commands reach the network",
+    )
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        default=None,
+        help="trust the repository's .coder.toml for this run",
     )
 
 
@@ -87,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     undo = sub.add_parser("undo", help="restore the tree as it was before the last run")
     undo.add_argument("--repo", help="repository root (default: current directory)")
 
+    trusted = sub.add_parser("trust", help="trust the repository's .coder.toml as it is now")
+    trusted.add_argument("--repo", help="repository root (default: current directory)")
+
     model = sub.add_parser("model", help="manage the embedded local model")
     model_sub = model.add_subparsers(dest="model_command", required=True, parser_class=_Parser)
     model_sub.add_parser("install", help="download, join and verify the weights")
@@ -108,7 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _handler(command)(args)
     except CoderError as exc:
-        print(f"coder: error: {exc}", file=sys.stderr)
+        from coder.textsafe import printable
+
+        print(f"coder: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("coder: interrupted", file=sys.stderr)

@@ -2,6 +2,8 @@
 
 Precedence: command-line flags > environment (`OPENAI_API_KEY`, `OPENAI_BASE_URL`,
 `CODER_MODEL`) > the repository's `.coder.toml` > `~/.config/coder/config.toml`.
+A repository's `.coder.toml` is untrusted until the user trusts it (`coder.trust`): until
+then the keys that could redirect the API key or run commands are ignored, with a warning.
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from coder import trust
 from coder.errors import ConfigError
 
 APIS = ("chat", "responses", "local", "auto")
 EFFORTS = ("low", "medium", "high")
 APPROVAL_MODES = ("suggest", "auto-edit", "full-auto")
+SANDBOX_MODES = ("workspace-write", "read-only", "off")
+UNTRUSTED_KEYS = (
+    "base_url", "api_key", "checks", "allowed_commands", "approval", "sandbox",
+    "sandbox_network", "env_passthrough", "model_path",
+)  # fmt: skip
+"""Keys an untrusted repository's `.coder.toml` may not set (they are ignored with a warning)."""
 LOCAL_MODEL = "qwen2.5-coder-1.5b-instruct"
 
 
@@ -57,8 +66,24 @@ class Settings:
     """GGUF weights for the embedded model; None uses the installed default."""
     context_window: int | None = None
     """Override of the model's context window, in tokens."""
+    sandbox: str = "workspace-write"
+    """What confines the model's commands: workspace-write, read-only or off."""
+    sandbox_network: bool = False
+    """Let sandboxed commands reach the network."""
+    env_passthrough: tuple[str, ...] = ()
+    """Extra environment variables commands receive (names that look secret never pass)."""
+    secret_files: tuple[str, ...] = ()
+    """Extra glob patterns of secret files, beside the built-in deny-list."""
+    trust: bool = False
+    """Trust the repository's `.coder.toml` for this run (`--trust`)."""
     json: bool = False
     """Headless: JSON Lines events on stdout."""
+    warnings: tuple[str, ...] = ()
+    """What loading noticed and the user should hear (ignored untrusted keys, …)."""
+    ignored_keys: tuple[str, ...] = ()
+    """Keys of the untrusted `.coder.toml` that were ignored (config spelling)."""
+    flags: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The flags `load` was given, so the settings can be loaded again (after trusting)."""
 
     @property
     def provider_name(self) -> str:
@@ -78,7 +103,10 @@ class Settings:
 
 
 _FIELD_NAMES = {f.name for f in fields(Settings)}
-_CONFIG_KEYS = {name.replace("_", "-"): name for name in _FIELD_NAMES - {"repo", "json"}}
+_CONFIG_KEYS = {
+    name.replace("_", "-"): name
+    for name in _FIELD_NAMES - {"repo", "json", "trust", "warnings", "ignored_keys", "flags"}
+}
 
 
 def user_config_path() -> Path:
@@ -100,6 +128,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"invalid config file {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = _CONFIG_KEYS.get(key) or _CONFIG_KEYS.get(key.replace("_", "-"))
@@ -111,7 +141,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _coerce(values: dict[str, Any], origin: str) -> dict[str, Any]:
     out = dict(values)
-    for name in ("checks", "allowed_commands"):
+    for name in ("checks", "allowed_commands", "env_passthrough", "secret_files"):
         if name in out:
             value = out[name]
             if isinstance(value, str):
@@ -126,9 +156,13 @@ def _coerce(values: dict[str, Any], origin: str) -> dict[str, Any]:
     for name in ("command_timeout_s", "check_timeout_s"):
         if name in out and (not isinstance(out[name], (int, float)) or out[name] <= 0):
             raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a positive number")
-    for name in ("model", "base_url", "api_key", "api", "reasoning_effort", "approval"):
+    for name in ("model", "base_url", "api_key", "api", "reasoning_effort", "approval", "sandbox"):
         if name in out and out[name] is not None and not isinstance(out[name], str):
             raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a string")
+    if "sandbox_network" in out and not isinstance(out["sandbox_network"], bool):
+        raise ConfigError(f"{origin}: sandbox-network must be true or false")
+    if out.get("sandbox") is not None and out["sandbox"] not in SANDBOX_MODES:
+        raise ConfigError(f"{origin}: sandbox must be one of {', '.join(SANDBOX_MODES)}")
     if "model_path" in out and out["model_path"] is not None:
         out["model_path"] = Path(str(out["model_path"])).expanduser()
     if out.get("api") is not None and out["api"] not in APIS:
@@ -151,7 +185,19 @@ def load(flags: dict[str, Any] | None = None, repo: Path | None = None) -> Setti
         raise ConfigError(f"repository directory not found: {root}")
     merged: dict[str, Any] = {}
     user = _coerce(_read_toml(user_config_path()), str(user_config_path()))
-    project = _coerce(_read_toml(root / ".coder.toml"), str(root / ".coder.toml"))
+    project_path = root / trust.CONFIG_NAME
+    project = _coerce(_read_toml(project_path), str(project_path))
+    warned: list[str] = []
+    ignored: list[str] = []
+    if project and not (flags.get("trust") or trust.is_trusted(root)):
+        ignored = [name for name in UNTRUSTED_KEYS if name in project]
+        if ignored:
+            keys = ", ".join(name.replace("_", "-") for name in ignored)
+            warned.append(
+                f"ignored in the untrusted {project_path}: {keys} (trust this repository "
+                "with --trust or `coder trust` to use them)"
+            )
+            project = {k: v for k, v in project.items() if k not in ignored}
     env: dict[str, Any] = {}
     if os.environ.get("OPENAI_API_KEY"):
         env["api_key"] = os.environ["OPENAI_API_KEY"]
@@ -165,4 +211,7 @@ def load(flags: dict[str, Any] | None = None, repo: Path | None = None) -> Setti
             merged["checks_source"] = source
     merged = _coerce(merged, "settings")
     merged["repo"] = root.resolve()
+    merged["warnings"] = tuple(warned)
+    merged["ignored_keys"] = tuple(name.replace("_", "-") for name in ignored)
+    merged["flags"] = dict(flags)
     return replace(Settings(), **merged)

@@ -7,6 +7,7 @@ reuse work. Compaction is the one operation that rewrites history, and it lives 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -87,6 +88,9 @@ class Conversation:
     task: UserText | None = None
     turns: list[Item] = field(default_factory=list)
     compactions: int = 0
+    redact: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
+    """Applied to every text that enters (never to the model's own turns): secrets are
+    replaced before anything can be sent to a model."""
 
     def set_section(self, section: Section, item: SystemText | UserText) -> None:
         """Set a leading section; refused once turns exist, since it would break the prefix."""
@@ -94,11 +98,20 @@ class Conversation:
             raise ValueError("use append() for turns")
         if self.turns:
             raise ValueError(f"cannot set {section} after turns have started")
-        setattr(self, section, item)
+        setattr(self, section, self._clean(item))
 
     def append(self, item: Item) -> None:
         """Append one item to the turns."""
-        self.turns.append(item)
+        self.turns.append(self._clean(item))
+
+    def _clean(self, item: Any) -> Any:
+        if self.redact is None or isinstance(item, AssistantTurn):
+            return item
+        if isinstance(item, ToolResultItem):
+            cleaned = self.redact(item.output)
+            return item if cleaned == item.output else replace(item, output=cleaned)
+        cleaned = self.redact(item.text)
+        return item if cleaned == item.text else replace(item, text=cleaned)
 
     def items(self) -> list[Item]:
         """All items in the order sent to the model."""

@@ -42,6 +42,8 @@ class SessionStarted(Event):
     checks_source: str
     """Where the check commands came from: "flag", "config" or "detected: <why>"."""
     checkpoint: str | None = None
+    sandbox: dict[str, Any] | None = None
+    """What confines commands: {"mode", "backend", "network"}."""
     type: Literal["session_started"] = "session_started"
     ts: float = field(default_factory=_now)
 
@@ -94,6 +96,8 @@ class ToolResult(Event):
     name: str
     ok: bool
     output: str
+    sandbox: dict[str, Any] | None = None
+    """Set when the call ran a command: what confined it."""
     type: Literal["tool_result"] = "tool_result"
     ts: float = field(default_factory=_now)
 
@@ -108,6 +112,8 @@ class CheckResult(Event):
     output: str
     """Trimmed output (the failing part), as sent to the model."""
     seconds: float
+    sandbox: dict[str, Any] | None = None
+    """What confined the check command."""
     type: Literal["check_result"] = "check_result"
     ts: float = field(default_factory=_now)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from coder import checkpoints, config
+from coder import checkpoints, config, trust
 from coder.errors import UsageError
 from coder.events import (
     AssistantDelta,
@@ -29,7 +29,9 @@ from coder.events import (
     ToolResult,
     Usage,
 )
+from coder.policy import needs_asking
 from coder.protocols import CommandDecision, DiffDecision, FanOutSink
+from coder.textsafe import json_line, printable
 from coder.workspace import Workspace
 
 
@@ -43,7 +45,7 @@ class JsonLinesSink:
         """Write one line and flush, so CI logs stay live."""
         if isinstance(event, AssistantDelta):
             return
-        self.stream.write(event.to_json() + "\n")
+        self.stream.write(json_line(event.to_json()) + "\n")
         self.stream.flush()
 
 
@@ -59,6 +61,7 @@ class ProgressSink:
         line = self._format(event)
         if line is None:
             return
+        line = printable(line)
         if isinstance(event, AssistantDelta):
             self.stream.write(line)
             self._streaming = True
@@ -72,9 +75,16 @@ class ProgressSink:
     def _format(self, event: Event) -> str | None:
         if isinstance(event, SessionStarted):
             checks = ", ".join(event.checks) or "none"
+            sandbox = event.sandbox or {}
+            if sandbox.get("mode") == "off":
+                confined = "off (commands run unconfined)"
+            else:
+                network = "network allowed" if sandbox.get("network") else "no network"
+                confined = f"{sandbox.get('mode')} ({sandbox.get('backend')}, {network})"
             return (
                 f"coder: {event.model} ({event.provider}) in {event.repo}\n"
-                f"checks: {checks} [{event.checks_source}]\ncheckpoint: {event.checkpoint}"
+                f"checks: {checks} [{event.checks_source}]\nsandbox: {confined}\n"
+                f"checkpoint: {event.checkpoint}"
             )
         if isinstance(event, AssistantDelta):
             return event.text
@@ -118,15 +128,15 @@ class HeadlessApprover:
         """full-auto and auto-edit apply; suggest asks on the terminal."""
         if self.mode != "suggest":
             return DiffDecision(approved_hunks=None)
-        if self._yes(f"{diff}\nApply this diff? [y/N] "):
+        if self._yes(f"{printable(diff)}\nApply this diff? [y/N] "):
             return DiffDecision(approved_hunks=None)
         return DiffDecision(approved_hunks=frozenset(), comment="declined by the user")
 
     def confirm_command(self, command: str) -> CommandDecision:
-        """full-auto runs; auto-edit runs allow-listed prefixes; otherwise ask."""
-        if self.mode == "full-auto" or any(command.startswith(p) for p in self.allowed):
+        """full-auto runs; otherwise allow-listed commands run and the rest ask."""
+        if not needs_asking(self.mode, command, self.allowed):
             return CommandDecision(approved=True)
-        if self._yes(f"Run `{command}`? [y/N] "):
+        if self._yes(f"Run `{printable(command)}`? [y/N] "):
             return CommandDecision(approved=True)
         return CommandDecision(approved=False, comment="not approved (no terminal to ask)")
 
@@ -149,6 +159,9 @@ def _flags(args: argparse.Namespace) -> dict[str, object]:
             "reasoning_effort",
             "max_turns",
             "approval",
+            "sandbox",
+            "sandbox_network",
+            "trust",
         )
     }
     if getattr(args, "checks", None):
@@ -190,7 +203,8 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         _log_to_stderr("coder.local")  # the embedded model's "prefilled N, reused M" per turn
     ask = sys.stdin if sys.stdin is not None and sys.stdin.isatty() else None
-    approver = HeadlessApprover(settings.approval or "full-auto", settings.allowed_commands, ask)
+    allowed = (*settings.allowed_commands, *trust.remembered_commands(settings.repo))
+    approver = HeadlessApprover(settings.approval or "full-auto", allowed, ask)
     session = build_session(settings, FanOutSink(*sinks), approver)
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
@@ -204,7 +218,7 @@ def run_command(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     if outcome.status == "error":
-        print(f"coder: error: {outcome.summary}", file=sys.stderr)
+        print(f"coder: error: {printable(outcome.summary)}", file=sys.stderr)
     return outcome.exit_code
 
 
@@ -213,5 +227,21 @@ def undo_command(args: argparse.Namespace) -> int:
     root = Path(args.repo) if args.repo else Path(".")
     if not root.is_dir():
         raise UsageError(f"repository directory not found: {root}")
-    print(checkpoints.undo(Workspace(root)))
+    print(printable(checkpoints.undo(Workspace(root))))
+    return 0
+
+
+def trust_command(args: argparse.Namespace) -> int:
+    """`coder trust`: trust the repository's `.coder.toml` as it is now."""
+    root = Path(args.repo) if args.repo else Path(".")
+    if not root.is_dir():
+        raise UsageError(f"repository directory not found: {root}")
+    digest = trust.trust(root)
+    if digest is None:
+        print(f"{root.resolve()} has no {trust.CONFIG_NAME}: nothing to trust")
+        return 0
+    print(
+        f"trusted {root.resolve() / trust.CONFIG_NAME} (sha256 {digest[:12]}…); "
+        "if it changes, it is untrusted again"
+    )
     return 0

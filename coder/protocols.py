@@ -56,6 +56,8 @@ class CommandDecision:
 
     approved: bool
     comment: str = ""
+    always: tuple[str, ...] = ()
+    """Allow-list entries the user chose to remember for this repository ("always allow")."""
 
 
 class Approver(Protocol):

@@ -18,6 +18,9 @@ from coder.events import Notice, SessionStarted, ToolOutput
 from coder.protocols import Approver, EventSink, Provider
 from coder.providers import get_provider
 from coder.repomap import RepoMap, focus_terms
+from coder.sandbox import Sandbox, refused_passthrough
+from coder.secrets import Redactor
+from coder.sinks import RedactingSink
 from coder.tools import ToolContext, ToolRegistry, default_tools, small_model_tools
 from coder.workspace import Workspace
 
@@ -41,9 +44,20 @@ class Session:
         self, settings: Settings, sink: EventSink, approver: Approver, provider: Provider
     ) -> None:
         self.settings = settings
-        self.sink = sink
-        self.workspace = Workspace(settings.repo)
+        self.redactor = Redactor.for_session(settings.api_key)
+        self.sink: EventSink = RedactingSink(
+            sink, self.redactor.redact, self.redactor.holds_partial_block
+        )
+        sink = self.sink
+        sandbox = Sandbox(
+            settings.repo.resolve(),
+            settings.sandbox,
+            settings.sandbox_network,
+            settings.env_passthrough,
+        )
+        self.workspace = Workspace(settings.repo, sandbox, settings.secret_files)
         checkpoints.latest(self.workspace)  # refuses a non-git directory before any work
+        sandbox.probe()  # a sandbox that cannot start refuses the session, loudly
         if settings.checks:
             self.checks, self.checks_source = list(settings.checks), settings.checks_source
         else:
@@ -51,7 +65,7 @@ class Session:
             self.checks_source = f"detected: {reason}"
         self.provider = provider
         self.variant = "small" if settings.provider_name == "local" else None
-        self.conversation = Conversation()
+        self.conversation = Conversation(redact=self.redactor.redact)
         self.conversation.set_section("system", SystemText(prompts.render("system", self.variant)))
         self.checkpoint: checkpoints.Checkpoint | None = None
         small = self.variant == "small"
@@ -98,14 +112,33 @@ class Session:
                     checks=self.checks,
                     checks_source=self.checks_source,
                     checkpoint=self.checkpoint.ref,
+                    sandbox=self.workspace.sandbox.state.to_dict(),
                 )
             )
+            for warning in self._warnings():
+                self.sink.emit(Notice(warning, "warning"))
             if not self.checks:
                 self.sink.emit(
                     Notice("no checks: finish will be accepted without tests", "warning")
                 )
             self._add_repo_map(task)
         return self.agent.run(task)
+
+    def _warnings(self) -> list[str]:
+        """What the user must hear at the start: ignored config, an unconfined sandbox."""
+        warnings = list(self.settings.warnings)
+        if self.settings.sandbox == "off":
+            warnings.append(
+                "--sandbox off: the model's commands run unconfined, with your permissions, "
+                "network and files"
+            )
+        refused = refused_passthrough(self.settings.env_passthrough)
+        if refused:
+            warnings.append(
+                f"env-passthrough: {', '.join(refused)} look(s) secret and are never passed "
+                "to commands"
+            )
+        return warnings
 
     def _add_repo_map(self, task: str) -> None:
         """Put the ranked map before the task; it stays fixed, a stable cached prefix."""

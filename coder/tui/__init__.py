@@ -24,6 +24,9 @@ _FLAGS = (
     "reasoning_effort",
     "max_turns",
     "approval",
+    "sandbox",
+    "sandbox_network",
+    "trust",
 )
 
 

@@ -21,6 +21,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
+from coder import config, trust
 from coder.config import Settings
 from coder.errors import CoderError, UsageError
 from coder.events import Finished
@@ -30,6 +31,7 @@ from coder.tui import commands
 from coder.tui.bridge import AgentEvent, StreamReady, TuiApprover, TuiEventSink
 from coder.tui.screens.install import InstallOutcome, InstallScreen
 from coder.tui.screens.main import MainScreen
+from coder.tui.screens.trust import TrustScreen
 from coder.tui.widgets.prompt_input import PromptInput
 
 if TYPE_CHECKING:
@@ -70,7 +72,9 @@ class CoderApp(App[int]):
             settings = replace(settings, approval="suggest")
         self.settings = settings
         self.sink = TuiEventSink(self)
-        self.approver = TuiApprover(self, settings.approval or "suggest", settings.allowed_commands)
+        self.approver = TuiApprover(
+            self, settings.approval or "suggest", settings.allowed_commands, settings.repo
+        )
         self.agent_running = False
         self._factory = session_factory or _build_session
         self._session: Session | None = None
@@ -136,7 +140,48 @@ class CoderApp(App[int]):
 
     def on_mount(self) -> None:
         # After the first refresh the main screen's transcript exists to take a notice.
+        self.call_after_refresh(self._check_trust)
         self.call_after_refresh(self._check_local_model)
+
+    # ---- trust in the repository's .coder.toml -----------------------------------------
+
+    async def _check_trust(self) -> None:
+        """Ask once per repository (per config content) whether its .coder.toml is trusted."""
+        repo = self.settings.repo
+        if not self.settings.ignored_keys:
+            return
+        if trust.was_declined(repo):
+            for warning in self.settings.warnings:
+                await self.main_screen.transcript.add_notice(warning, "warning")
+            return
+        path = str(repo / trust.CONFIG_NAME)
+        self.push_screen(TrustScreen(path, self.settings.ignored_keys), self._trust_answered)
+
+    async def _trust_answered(self, trusted: bool | None) -> None:
+        repo = self.settings.repo
+        transcript = self.main_screen.transcript
+        if not trusted:
+            trust.decline(repo)
+            for warning in self.settings.warnings:
+                await transcript.add_notice(warning, "warning")
+            return
+        trust.trust(repo)
+        keys = ", ".join(self.settings.ignored_keys)
+        approval = self.approver.mode
+        reloaded = config.load(self.settings.flags, repo=repo)
+        if reloaded.approval is None:
+            reloaded = replace(reloaded, approval=approval)
+        self.settings = reloaded
+        self.approver.mode = reloaded.approval or approval
+        self.approver.allowed_commands = (
+            *reloaded.allowed_commands,
+            *trust.remembered_commands(repo),
+        )
+        self.main_screen.status.approval = self.approver.mode
+        await transcript.add_notice(
+            f"trusted {repo / trust.CONFIG_NAME}: it may now set {keys}; "
+            "if it changes, coder asks again"
+        )
 
     async def _check_local_model(self) -> None:
         """Before the first task: can the embedded model run? Cheap checks, no model load."""

@@ -16,8 +16,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.message import Message
 
+from coder import trust
 from coder.events import AssistantDelta, Event, ToolOutput
+from coder.policy import entries_to_remember, needs_asking
 from coder.protocols import CommandDecision, DiffDecision
+from coder.sinks import redact_event
+from coder.textsafe import printable
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -53,6 +57,7 @@ class TuiEventSink:
 
     def emit(self, event: Event) -> None:
         """Called from the agent thread; never blocks on the UI."""
+        event = redact_event(event, printable)  # untrusted text is shown, never obeyed
         if isinstance(event, (AssistantDelta, ToolOutput)):
             with self._lock:
                 self._buffer.append(event)
@@ -83,29 +88,29 @@ class TuiEventSink:
         return merged
 
 
-def command_allowed(command: str, allowed: tuple[str, ...] | list[str]) -> bool:
-    """Whether `command` starts with an allow-listed prefix (on a word boundary)."""
-    command = command.strip()
-    for prefix in allowed:
-        prefix = prefix.strip()
-        if prefix and (command == prefix or command.startswith(prefix + " ")):
-            return True
-    return False
-
-
 class TuiApprover:
     """Approver whose answer depends on the approval mode; asks through modal screens.
 
-    suggest: every diff and command asks. auto-edit: diffs apply, commands ask unless an
-    allow-listed prefix matches. full-auto: nothing asks (the workspace still confines).
+    suggest: every diff asks, and every command not on the allow-list. auto-edit: diffs
+    apply, commands ask unless allow-listed. full-auto: nothing asks (the sandbox confines).
+    The allow-list is the configured `allowed-commands` plus what the user chose to always
+    allow in this repository (remembered under ~/.config/coder/).
     """
 
-    def __init__(self, app: App[Any], mode: str, allowed_commands: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: App[Any],
+        mode: str,
+        allowed_commands: tuple[str, ...] = (),
+        repo: Any = None,
+    ) -> None:
         if mode not in APPROVAL_MODES:
             raise ValueError(f"unknown approval mode {mode!r}")
         self.app = app
         self.mode = mode
-        self.allowed_commands = tuple(allowed_commands)
+        self.repo = repo
+        remembered = trust.remembered_commands(repo) if repo is not None else ()
+        self.allowed_commands = (*allowed_commands, *remembered)
         self._waiting: dict[Future[Any], Any] = {}
         self._lock = threading.Lock()
 
@@ -124,15 +129,18 @@ class TuiApprover:
         return self._ask(lambda: ReviewScreen(diff), cancelled)
 
     def confirm_command(self, command: str) -> CommandDecision:
-        """Run without asking in full-auto, or in auto-edit when allow-listed; else ask."""
-        if self.mode == "full-auto":
-            return CommandDecision(True)
-        if self.mode == "auto-edit" and command_allowed(command, self.allowed_commands):
+        """Run without asking in full-auto or when allow-listed; else ask."""
+        if not needs_asking(self.mode, command, self.allowed_commands):
             return CommandDecision(True)
         from coder.tui.screens.confirm import CommandScreen
 
         cancelled = CommandDecision(False, "The user stopped the run.")
-        return self._ask(lambda: CommandScreen(command), cancelled)
+        remember = entries_to_remember(command, self.allowed_commands) if self.repo else []
+        decision = self._ask(lambda: CommandScreen(command, remember), cancelled)
+        if decision.approved and decision.always:
+            trust.remember_commands(self.repo, list(decision.always))
+            self.allowed_commands = (*self.allowed_commands, *decision.always)
+        return decision
 
     def cancel_pending(self) -> None:
         """Answer every open question with its 'cancelled' decision (on quit or interrupt)."""

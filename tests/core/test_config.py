@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from coder import config
+from coder import config, trust
 from coder.errors import ConfigError
 
 
@@ -26,8 +26,9 @@ def test_precedence_flags_env_repo_user(git_repo: Path, monkeypatch: pytest.Monk
     assert settings.max_turns == 7
 
 
-def test_repo_checks_come_from_config(git_repo: Path) -> None:
+def test_repo_checks_come_from_a_trusted_config(git_repo: Path) -> None:
     (git_repo / ".coder.toml").write_text('checks = ["make test"]\n')
+    trust.trust(git_repo)
     settings = config.load({}, repo=git_repo)
     assert settings.checks == ("make test",)
     assert settings.checks_source == "config"

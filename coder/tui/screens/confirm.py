@@ -11,8 +11,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from coder.protocols import CommandDecision
+from coder.textsafe import printable
 
 KEY_HINTS = "y run it · n don't run · r don't run, with a comment for the model"
+ALWAYS_HINT = " · a always allow {what} in this repository"
 
 
 class CommandScreen(ModalScreen[CommandDecision]):
@@ -23,6 +25,7 @@ class CommandScreen(ModalScreen[CommandDecision]):
 
     BINDINGS = [
         Binding("y", "answer(True)", "run it"),
+        Binding("a", "always", "always allow"),
         Binding("n", "answer(False)", "don't run"),
         Binding("r", "comment", "don't run, with comment"),
         Binding("escape", "cancel", "don't run"),
@@ -40,15 +43,21 @@ class CommandScreen(ModalScreen[CommandDecision]):
     CommandScreen #comment.-visible { display: block; }
     """
 
-    def __init__(self, command: str) -> None:
+    def __init__(self, command: str, remember: list[str] | None = None) -> None:
         super().__init__()
         self.command = command
+        self.remember = list(remember or [])
+        """What "always allow" would add; empty when the command can only be allowed once."""
 
     def compose(self) -> ComposeResult:
+        hints = KEY_HINTS
+        if self.remember:
+            what = " and ".join(f"`{printable(entry)}`" for entry in self.remember)
+            hints += ALWAYS_HINT.format(what=what)
         with Vertical():
             yield Static(Content("The model wants to run a command in the repository:"))
-            yield Static(Content("$ " + self.command), id="command")
-            yield Static(Content(KEY_HINTS), id="confirm-keys")
+            yield Static(Content("$ " + printable(self.command)), id="command")
+            yield Static(Content(hints), id="confirm-keys")
             yield Input(
                 placeholder="why not? (Enter sends it to the model)", id="comment", disabled=True
             )
@@ -57,6 +66,15 @@ class CommandScreen(ModalScreen[CommandDecision]):
     def action_answer(self, approved: bool) -> None:
         """Run (True) or refuse (False) the command."""
         self.dismiss(CommandDecision(approved))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`a` exists only when the command can be remembered."""
+        return bool(self.remember) if action == "always" else True
+
+    def action_always(self) -> None:
+        """Run it, and never ask again for these commands in this repository."""
+        if self.remember:
+            self.dismiss(CommandDecision(True, always=tuple(self.remember)))
 
     def action_comment(self) -> None:
         """Open the comment box; Enter refuses the command with the comment."""

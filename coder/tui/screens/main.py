@@ -23,6 +23,7 @@ from coder.events import (
     ToolResult,
     Usage,
 )
+from coder.textsafe import printable
 from coder.tui.widgets.diff_view import render_diff
 from coder.tui.widgets.prompt_input import PromptInput
 from coder.tui.widgets.status_bar import StatusBar
@@ -124,7 +125,7 @@ class MainScreen(Screen[None]):
         elif kind == "diff":
             await self.transcript.add_panel(title, render_diff(body))
         else:
-            await self.transcript.add_panel(title, Content(body))
+            await self.transcript.add_panel(title, Content(printable(body)))
 
     def forget_checks(self) -> None:
         """Reset the check tally (after /checks or /clear)."""

@@ -12,6 +12,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from coder.textsafe import printable
+
 _LINE_STYLES = {"+": "on $success 15%", "-": "on $error 15%"}
 _PREFIX_STYLES = {"+": "bold $success", "-": "bold $error", " ": "$text-muted"}
 
@@ -26,7 +28,7 @@ def _language(path: str | None, code: str) -> str:
 
 def render_hunk(text: str, path: str | None = None) -> Content:
     """A hunk (`@@` header plus body) with its code highlighted for the file's language."""
-    lines = text.rstrip("\n").split("\n")
+    lines = printable(text).rstrip("\n").split("\n")
     header: list[str] = []
     while lines and (
         lines[0][:1] not in ("+", "-", " ", "\\") or lines[0].startswith(("--- ", "+++ "))
@@ -62,7 +64,7 @@ def render_diff(text: str) -> Content:
             blocks.append(render_hunk("\n".join(chunk), path))
             chunk.clear()
 
-    for line in text.rstrip("\n").split("\n"):
+    for line in printable(text).rstrip("\n").split("\n"):
         if line.startswith(("diff --git", "--- ", "+++ ", "index ", "new file", "deleted file")):
             flush()
             if line.startswith("+++ "):

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,9 +237,12 @@ class Sandbox:
         args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         # tmpfs before binds: a later tmpfs would hide a repository that lives under /tmp.
         args += ["--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
+        for path in _tools_under_tmp():  # a virtualenv or toolchain that lives in /tmp
+            args += ["--ro-bind", path, path]
         args += _hide_runtime_dirs(self.network)
         home = Path(os.environ.get("HOME", str(Path.home())))
-        for name in HIDDEN_HOME:
+        config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+        for name in (*HIDDEN_HOME, str(config_home / "coder")):
             path = (home / name).resolve()
             if path.is_dir():
                 args += ["--tmpfs", str(path)]
@@ -298,6 +302,28 @@ class Sandbox:
             if isinstance(record, dict) and "exit-code" in record:
                 code = int(record["exit-code"])
         return code
+
+
+def _tools_under_tmp() -> list[str]:
+    """Interpreters and PATH entries under /tmp, which the private /tmp would hide."""
+    candidates = [
+        *os.environ.get("PATH", "").split(os.pathsep),
+        os.environ.get("VIRTUAL_ENV", ""),
+        os.environ.get("CONDA_PREFIX", ""),
+        sys.prefix,
+        sys.exec_prefix,
+        sys.base_prefix,
+        os.path.dirname(sys.executable),
+    ]
+    found: list[str] = []
+    for entry in candidates:
+        if not entry or not os.path.isabs(entry):
+            continue
+        real = os.path.realpath(entry)
+        if real.startswith("/tmp/") and os.path.isdir(real) and real not in found:
+            if not any(real.startswith(f + "/") for f in found):
+                found = [f for f in found if not f.startswith(real + "/")] + [real]
+    return found
 
 
 def _hide_runtime_dirs(network: bool) -> list[str]:

@@ -223,3 +223,18 @@ def test_the_sandbox_dies_with_coder(git_repo: Path, tmp_path: Path) -> None:
 def _running(tag: str) -> bool:
     found = subprocess.run(["pgrep", "-f", tag], capture_output=True, text=True)
     return any(int(pid) != os.getpid() for pid in found.stdout.split())
+
+
+def test_tools_installed_under_tmp_stay_usable(
+    git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The private /tmp must not hide a virtualenv or a PATH entry that lives in /tmp."""
+    tools = tmp_path / "venv" / "bin"
+    tools.mkdir(parents=True)
+    (tools / "mytool").write_text("#!/bin/sh\necho tool ran\n")
+    (tools / "mytool").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
+    result = boxed(git_repo).run("mytool && echo x > /tmp/scratch && cat /tmp/scratch")
+    assert result.output.splitlines() == ["tool ran", "x"]
+    denied = boxed(git_repo).run(f"echo y > {tools / 'mytool'}")
+    assert "Read-only file system" in denied.output

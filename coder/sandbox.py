@@ -237,8 +237,8 @@ class Sandbox:
         args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         # tmpfs before binds: a later tmpfs would hide a repository that lives under /tmp.
         args += ["--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
-        for path in _tools_under_tmp():  # a virtualenv or toolchain that lives in /tmp
-            args += ["--ro-bind", path, path]
+        for tool in _tools_under_tmp():  # a virtualenv or toolchain that lives in /tmp
+            args += ["--ro-bind", tool, tool]
         args += _hide_runtime_dirs(self.network)
         home = Path(os.environ.get("HOME", str(Path.home())))
         config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")

@@ -11,7 +11,6 @@ before and after symlinks are resolved.
 from __future__ import annotations
 
 import os
-import secrets as random
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,7 +65,7 @@ class MissingParent(WorkspaceError):
         """The repository-relative path the name would have, symlinks resolved so far."""
 
 
-def split(path: str) -> list[str]:
+def split(path: str, allow_protected: bool = False) -> list[str]:
     """The components of a repository-relative path, refusing what can never be valid."""
     if not path or not path.strip():
         raise WorkspaceError("empty path")
@@ -82,13 +81,18 @@ def split(path: str) -> list[str]:
         len(os.fsencode(p)) > MAX_NAME_BYTES for p in parts
     ):
         raise WorkspaceError(f"path too long: {_short(path)}")
-    protected(parts, path)
+    protected(parts, path, allow_protected)
     return parts
 
 
-def protected(parts: list[str], shown: str) -> None:
-    """Refuse `.git/`, `.coder/` and `.coder.toml` (case-insensitively)."""
+def protected(parts: list[str], shown: str, coder_files: bool = False) -> None:
+    """Refuse `.git/`, `.coder/` and `.coder.toml` (case-insensitively); with
+    `coder_files`, only `.git/`."""
     folded = [p.casefold() for p in parts]
+    if coder_files:
+        if ".git" in folded:
+            raise WorkspaceError(f"paths inside .git/ are refused: {_short(shown)}")
+        return
     if any(p in PROTECTED_DIRS for p in folded):
         which = ".git/" if ".git" in folded else ".coder/"
         raise WorkspaceError(f"paths inside {which} are refused: {_short(shown)}")
@@ -103,8 +107,11 @@ def _short(path: str, limit: int = 120) -> str:
 class PathGuard:
     """Resolves and opens repository-relative names under one root, never leaving it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, allow_protected: bool = False) -> None:
         self.root = root
+        self.allow_protected = allow_protected
+        """Let `.coder.toml` and `.coder/` through (only undo, putting back what was there;
+        `.git/` stays refused)."""
 
     @contextmanager
     def locate(
@@ -115,7 +122,7 @@ class PathGuard:
         `follow`: resolve a symlink in the last component too (else report it as a link).
         `create_dirs`: create missing parent directories (inside the repository).
         """
-        location = self._walk(split(path), path, follow, create_dirs)
+        location = self._walk(split(path, self.allow_protected), path, follow, create_dirs)
         try:
             yield location
         finally:
@@ -138,7 +145,7 @@ class PathGuard:
                         raise WorkspaceError(f"too many symbolic links: {_short(shown)}")
                     target = os.readlink(name, dir_fd=fd)
                     pending = _join_link(walked, target, pending, shown)
-                    protected(pending, shown)
+                    protected(pending, shown, self.allow_protected)
                     os.close(fd)
                     fd = os.open(self.root, _DIR_FLAGS)
                     walked = []
@@ -183,11 +190,10 @@ class PathGuard:
             with os.fdopen(fd, "rb") as handle:
                 return handle.read()
 
-    def write(self, path: str, data: bytes, mode: int | None = None) -> str:
-        """Write atomically (temp file beside it, fsync, rename), keeping the mode bits.
+    def stage(self, path: str, tmp: str, data: bytes, mode: int | None = None) -> None:
+        """Write `data` to the temporary file `tmp` beside `path` (fsynced, mode set).
 
-        Returns the repository-relative path written (a symlink inside the repository is
-        written through to its target).
+        `mode` None keeps the file's mode, or gives a new file 0o666 under the umask.
         """
         with self.locate(path, create_dirs=True) as loc:
             if loc.kind == "dir" or not loc.name:
@@ -195,24 +201,36 @@ class PathGuard:
             if loc.kind not in (None, "file"):
                 raise WorkspaceError(f"not a regular file: {_short(path)}")
             if mode is None:
-                mode = stat.S_IMODE(loc.st.st_mode) if loc.st is not None else _new_file_mode()
-            tmp = f".{loc.name[:200]}.{random.token_hex(4)}.coder-tmp"
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+                mode = stat.S_IMODE(loc.st.st_mode) if loc.st is not None else new_file_mode()
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
             fd = os.open(tmp, flags, 0o600, dir_fd=loc.dir_fd)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fchmod(handle.fileno(), mode)
-                    os.fsync(handle.fileno())
-                os.replace(tmp, loc.name, src_dir_fd=loc.dir_fd, dst_dir_fd=loc.dir_fd)
-            except BaseException:
-                try:
-                    os.unlink(tmp, dir_fd=loc.dir_fd)
-                except FileNotFoundError:
-                    pass
-                raise
-            return loc.path
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fchmod(handle.fileno(), mode)
+                os.fsync(handle.fileno())
+
+    def commit(self, path: str, tmp: str) -> None:
+        """Rename the staged `tmp` over `path` (atomic)."""
+        with self.locate(path) as loc:
+            if loc.kind == "dir" or not loc.name:
+                raise WorkspaceError(f"is a directory: {_short(path)}")
+            os.replace(tmp, loc.name, src_dir_fd=loc.dir_fd, dst_dir_fd=loc.dir_fd)
+
+    def discard(self, path: str, tmp: str) -> None:
+        """Remove the temporary `tmp` beside `path`, if it is there."""
+        try:
+            with self.locate(path, follow=False) as loc:
+                os.unlink(tmp, dir_fd=loc.dir_fd)
+        except (FileNotFoundError, MissingParent):
+            pass
+
+    def readlink(self, path: str) -> str:
+        """The target of the symlink `path`."""
+        with self.locate(path, follow=False) as loc:
+            if loc.kind != "symlink":
+                raise WorkspaceError(f"not a symbolic link: {_short(path)}")
+            return os.readlink(loc.name, dir_fd=loc.dir_fd)
 
     def unlink(self, path: str) -> None:
         """Delete a file or a symlink (never what a symlink points to)."""
@@ -268,7 +286,7 @@ def _join_link(walked: list[str], target: str, rest: list[str], shown: str) -> l
     return out
 
 
-def _new_file_mode() -> int:
+def new_file_mode() -> int:
     """0o666 under the process umask (read from /proc: os.umask would race other threads)."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:

@@ -21,6 +21,7 @@ from coder.diff.place import (
     splice,
 )
 from coder.errors import PatchError, WorkspaceError
+from coder.journal import Change
 from coder.workspace import Workspace
 
 NEW_FILE_MODE = 0o644
@@ -224,26 +225,19 @@ class _Run:
         return out
 
     def write(self, paths: list[str]) -> None:
-        """Write every changed file; if one write fails, put back those already written."""
-        done: list[str] = []
+        """Write every changed file as one journaled change: all of them, or none."""
+        changes = []
+        for path in paths:
+            content = self.files[path]
+            if content.lines is None:
+                if self.ws.exists(path):
+                    changes.append(Change(path, None))
+            else:
+                changes.append(Change(path, content.encode(), content.mode))
         try:
-            for path in paths:
-                self._store(path, self.files[path])
-                done.append(path)
-        except BaseException as exc:
-            failed = paths[len(done)]
-            for path in done:
-                self._store(path, self.originals[path])
-            if isinstance(exc, OSError):
-                raise PatchError(f"could not write {failed}: {exc.strerror or exc}") from exc
-            raise
-
-    def _store(self, path: str, content: _Content) -> None:
-        if content.lines is None:
-            if self.ws.exists(path):
-                self.ws.delete(path)
-            return
-        self.ws.write_bytes(path, content.encode(), mode=content.mode)
+            self.ws.apply_changes(changes)
+        except WorkspaceError as exc:
+            raise PatchError(str(exc)) from exc
 
 
 def _op_result(index: int, hunk: Hunk, status: str, reason: str) -> HunkResult:

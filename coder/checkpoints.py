@@ -1,13 +1,16 @@
-"""Checkpoints of the working tree under `refs/coder/`, and undo. The only GitPython user.
+"""Git plumbing for undo: checkpoints, snapshots, blobs and merges. The only GitPython user.
 
-A checkpoint is a commit object holding the whole working tree (tracked files with their
-uncommitted changes plus untracked, non-ignored files), built in a temporary index so the
-user's branch, index and stash are never touched. Its second parent records the index.
+A checkpoint is a commit object under `refs/coder/checkpoints/` holding the whole working
+tree (tracked files with their uncommitted changes plus untracked, non-ignored files,
+secret files excepted), built in a temporary index so the user's branch, index and stash
+are never touched; its second parent records the index. `GitStore.snapshot` takes the same
+kind of tree cheaply before and after each command (a persistent index makes it
+incremental), which is how the undo ledger (`coder.undo`) learns what the agent changed.
+Every call runs with `coder.gitsafe`'s environment: no repository program runs.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -18,22 +21,15 @@ from pathlib import Path
 
 import git
 
-from coder.errors import CheckpointError, UsageError, WorkspaceError
+from coder.errors import CheckpointError, UsageError
 from coder.gitsafe import DIFF_FLAGS, safe_env
-from coder.pathguard import split
-from coder.secrets import SECRET_FILES
+from coder.secrets import secret_pathspecs
 from coder.workspace import Workspace
 
 REF_PREFIX = "refs/coder/checkpoints/"
-PRE_UNDO_REF = "refs/coder/pre-undo"
-
-
-def _secret_pathspecs(ws: Workspace) -> list[str]:
-    """Pathspecs that keep secret files out of a checkpoint (and so out of undo)."""
-    patterns = [*SECRET_FILES, *ws.secret_files]
-    return [f":(exclude,glob,icase)**/{p.strip('/')}" for p in patterns] + [
-        ":(exclude,glob,icase)**/.ssh/**"
-    ]
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+Entry = tuple[str, int]
+"""A file in a tree: (blob sha, git mode)."""
 
 
 @dataclass(frozen=True)
@@ -60,145 +56,174 @@ def _open(ws: Workspace) -> git.Repo:
     return repo
 
 
-@contextmanager
-def _temp_index(repo: git.Repo, seed: Path | None) -> Iterator[dict[str, str]]:
-    with tempfile.TemporaryDirectory(prefix="coder-index-") as folder:
-        index = Path(folder) / "index"
-        if seed is not None and seed.exists():
-            shutil.copyfile(seed, index)
-        yield {**safe_env(Path(repo.working_dir)), "GIT_INDEX_FILE": str(index)}
+class GitStore:
+    """One repository's object store, used without touching its branch, index or stash."""
 
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.repo = _open(ws)
+        self.env = safe_env(ws.root)
+        self.git_dir = Path(self.repo.git_dir)
 
-def _head(repo: git.Repo) -> str | None:
-    try:
-        return repo.head.commit.hexsha
-    except ValueError:
-        return None
+    def _git(self, command: str, *args: str, env: dict[str, str] | None = None) -> str:
+        try:
+            return str(getattr(self.repo.git, command)(*args, env=env or self.env))
+        except git.GitCommandError as exc:
+            stderr = str(exc.stderr or "").strip()
+            raise CheckpointError(f"git {command} failed: {stderr or exc}") from None
+
+    def _pathspecs(self) -> list[str]:
+        """Everything, except secret files (never stored, so undo leaves them alone)."""
+        return ["--", ".", *secret_pathspecs(self.ws.secret_files, exclude=True)]
+
+    @contextmanager
+    def _index(
+        self, seed: Path | None = None, keep: Path | None = None
+    ) -> Iterator[dict[str, str]]:
+        """An index of our own: a temporary copy of `seed`, or the persistent file `keep`."""
+        if keep is not None:
+            if not keep.exists() and seed is not None and seed.exists():
+                shutil.copyfile(seed, keep)  # tracked files that are also ignored stay in
+            yield {**self.env, "GIT_INDEX_FILE": str(keep)}
+            return
+        with tempfile.TemporaryDirectory(prefix="coder-index-") as folder:
+            index = Path(folder) / "index"
+            if seed is not None and seed.exists():
+                shutil.copyfile(seed, index)
+            yield {**self.env, "GIT_INDEX_FILE": str(index)}
+
+    # ---- trees -------------------------------------------------------------------------
+
+    def snapshot(self, index_file: Path | None = None) -> str:
+        """The tree of the working tree now (secrets excepted); `index_file` makes it fast."""
+        with self._index(self.git_dir / "index", keep=index_file) as env:
+            self._git("add", "-A", *self._pathspecs(), env=env)
+            return self._git("write_tree", env=env)
+
+    def index_tree(self) -> str:
+        """The user's index as a tree."""
+        with self._index(self.git_dir / "index") as env:
+            return self._git("write_tree", env=env)
+
+    def set_index(self, tree: str) -> None:
+        """Make the user's index hold `tree` (stat data refreshed)."""
+        self._git("read_tree", tree)
+        self.repo.git.update_index("-q", "--refresh", env=self.env, with_exceptions=False)
+
+    def entries(self, tree: str) -> dict[str, Entry]:
+        """Every file in `tree`: path → (blob sha, mode)."""
+        listing = self._git("ls_tree", "-r", "-z", "--full-tree", tree)
+        files: dict[str, Entry] = {}
+        for entry in filter(None, listing.split("\0")):
+            meta, path = entry.split("\t", 1)
+            mode, kind, sha = meta.split()
+            if kind == "blob":
+                files[path] = (sha, int(mode, 8))
+        return files
+
+    def changes(self, old: str, new: str) -> dict[str, tuple[Entry | None, Entry | None]]:
+        """Paths that differ between two trees: path → (old entry, new entry)."""
+        if old == new:
+            return {}
+        out = self._git("diff_tree", "-r", "-z", "--no-renames", "--raw", old, new)
+        fields = out.split("\0")
+        found: dict[str, tuple[Entry | None, Entry | None]] = {}
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            if not meta.startswith(":"):
+                continue
+            old_mode, new_mode, old_sha, new_sha = meta[1:].split()[:4]
+            before = None if set(old_sha) == {"0"} else (old_sha, int(old_mode, 8))
+            after = None if set(new_sha) == {"0"} else (new_sha, int(new_mode, 8))
+            found[path] = (before, after)
+        return found
+
+    # ---- blobs and merges --------------------------------------------------------------
+
+    def put(self, data: bytes) -> str:
+        """Store bytes as a blob; returns its sha."""
+        with tempfile.NamedTemporaryFile(prefix="coder-blob-") as handle:
+            handle.write(data)
+            handle.flush()
+            return self._git("hash_object", "-w", "--no-filters", handle.name)
+
+    def get(self, sha: str) -> bytes:
+        """The bytes of a blob."""
+        return bytes(self.repo.odb.stream(bytes.fromhex(sha)).read())
+
+    def merge(self, current: bytes, base: bytes, other: bytes) -> bytes | None:
+        """Three-way merge of text (`git merge-file`): None when it does not merge cleanly."""
+        with tempfile.TemporaryDirectory(prefix="coder-merge-") as folder:
+            paths = []
+            for name, data in (("current", current), ("base", base), ("other", other)):
+                path = Path(folder) / name
+                path.write_bytes(data)
+                paths.append(str(path))
+            try:
+                merged = self.repo.git.merge_file(
+                    "-p",
+                    *paths,
+                    env=self.env,
+                    stdout_as_string=False,
+                    strip_newline_in_stdout=False,
+                )
+            except git.GitCommandError:
+                return None  # conflicts (exit > 0) or binary input
+            return bytes(merged) if isinstance(merged, bytes) else str(merged).encode()
+
+    # ---- checkpoints -------------------------------------------------------------------
+
+    def checkpoint(self, label: str = "before coder run") -> Checkpoint:
+        """Save the working tree and index as a commit under refs/coder/checkpoints/."""
+        try:
+            head: str | None = self.repo.head.commit.hexsha
+        except ValueError:
+            head = None
+        tree = self.snapshot()
+        index_tree = self.index_tree()
+        parents = ["-p", head] if head else []
+        index_commit = self._git("commit_tree", index_tree, *parents, "-m", "index")
+        commit = self._git(
+            "commit_tree", tree, *parents, "-p", index_commit, "-m", f"coder checkpoint: {label}"
+        )
+        ref = f"{REF_PREFIX}{time.time_ns()}"
+        self._git("update_ref", ref, commit)
+        return Checkpoint(ref, commit, tree)
+
+    def index_of(self, checkpoint: Checkpoint) -> str:
+        """The index tree a checkpoint recorded."""
+        return str(git.Commit(self.repo, bytes.fromhex(checkpoint.commit)).parents[-1].tree.hexsha)
+
+    def latest(self) -> Checkpoint | None:
+        """The newest checkpoint, if any."""
+        refs = sorted(
+            (r for r in self.repo.refs if r.path.startswith(REF_PREFIX)),
+            key=lambda r: int(r.path[len(REF_PREFIX) :]),
+        )
+        if not refs:
+            return None
+        commit = refs[-1].commit
+        return Checkpoint(refs[-1].path, commit.hexsha, commit.tree.hexsha)
+
+    def diff_since(self, checkpoint: Checkpoint) -> str:
+        """Unified diff from the checkpoint to the working tree (untracked included)."""
+        with self._index() as env:
+            self._git("read_tree", checkpoint.tree, env=env)
+            self._git("add", "-A", *self._pathspecs(), env=env)
+            return self._git(
+                "diff", "--cached", *DIFF_FLAGS, checkpoint.tree, "--no-color", env=env
+            )
 
 
 def create(ws: Workspace, label: str = "before coder run") -> Checkpoint:
-    """Save the working tree and index; returns the checkpoint (newest is undone first)."""
-    repo = _open(ws)
-    head = _head(repo)
-    safe = safe_env(ws.root)
-    try:
-        with _temp_index(repo, Path(repo.git_dir) / "index") as env:
-            index_tree = repo.git.write_tree(env=env)
-            repo.git.add("-A", "--", ".", *_secret_pathspecs(ws), env=env)
-            tree = repo.git.write_tree(env=env)
-        parents = ["-p", head] if head else []
-        index_commit = repo.git.commit_tree(index_tree, *parents, "-m", "index", env=safe)
-        commit = repo.git.commit_tree(
-            tree, *parents, "-p", index_commit, "-m", f"coder checkpoint: {label}", env=safe
-        )
-        ref = f"{REF_PREFIX}{time.time_ns()}"
-        repo.git.update_ref(ref, commit, env=safe)
-    except git.GitCommandError as exc:
-        raise CheckpointError(f"could not create a checkpoint: {exc.stderr.strip()}") from None
-    return Checkpoint(ref, commit, tree)
+    """Save the working tree and index; returns the checkpoint."""
+    return GitStore(ws).checkpoint(label)
 
 
 def latest(ws: Workspace) -> Checkpoint | None:
-    """The newest checkpoint, if any."""
-    repo = _open(ws)
-    refs = sorted(
-        (r for r in repo.refs if r.path.startswith(REF_PREFIX)),
-        key=lambda r: int(r.path[len(REF_PREFIX) :]),
-    )
-    if not refs:
-        return None
-    commit = refs[-1].commit
-    return Checkpoint(refs[-1].path, commit.hexsha, commit.tree.hexsha)
-
-
-def _tree_files(repo: git.Repo, tree: str) -> dict[str, tuple[str, int]]:
-    listing = repo.git.ls_tree(
-        "-r", "-z", "--full-tree", tree, env=safe_env(Path(repo.working_dir))
-    )
-    files: dict[str, tuple[str, int]] = {}
-    for entry in filter(None, listing.split("\0")):
-        meta, path = entry.split("\t", 1)
-        mode, kind, sha = meta.split()
-        if kind == "blob":
-            files[path] = (sha, int(mode, 8))
-    return files
-
-
-def restore(ws: Workspace, checkpoint: Checkpoint) -> list[str]:
-    """Make the working tree (and index) exactly what `checkpoint` saved; returns changed paths.
-
-    The current state is saved first under refs/coder/pre-undo, so an undo can be undone.
-    """
-    repo = _open(ws)
-    safe = safe_env(ws.root)
-    now = create(ws, label="state before undo")
-    repo.git.update_ref(PRE_UNDO_REF, now.commit, env=safe)
-    repo.git.update_ref("-d", now.ref, env=safe)
-    # Secret files are never in a checkpoint, and undo leaves them exactly as they are; so
-    # it does coder's own files, which the agent cannot change.
-    wanted = {p: v for p, v in _tree_files(repo, checkpoint.tree).items() if _restorable(ws, p)}
-    present = {p: v for p, v in _tree_files(repo, now.tree).items() if _restorable(ws, p)}
-    changed: list[str] = []
-    for path in sorted(set(present) - set(wanted)):
-        try:
-            ws.guard.unlink(path)  # never through a symlinked directory out of the repo
-        except WorkspaceError:
-            continue
-        _prune_empty_dirs(ws.root, (ws.root / path).parent)
-        changed.append(path)
-    for path, (sha, mode) in sorted(wanted.items()):
-        if present.get(path) == (sha, mode):
-            continue
-        data = repo.odb.stream(bytes.fromhex(sha)).read()
-        if mode == 0o120000:
-            ws.guard.symlink(path, os.fsdecode(data))
-        else:
-            ws.write_bytes(path, data, mode=mode & 0o777)
-        changed.append(path)
-    index_parent = git.Commit(repo, bytes.fromhex(checkpoint.commit)).parents[-1]
-    index_tree = index_parent.tree.hexsha
-    with _temp_index(repo, None) as env:
-        current_index = Path(repo.git_dir) / "index"
-        if current_index.exists():
-            shutil.copyfile(current_index, env["GIT_INDEX_FILE"])
-        if repo.git.write_tree(env=env) != index_tree:
-            repo.git.read_tree(index_tree, env=safe)
-            repo.git.update_index("-q", "--refresh", env=safe, with_exceptions=False)
-    repo.git.update_ref("-d", checkpoint.ref, env=safe)
-    return changed
-
-
-def _restorable(ws: Workspace, path: str) -> bool:
-    """Whether undo may touch `path`: not a secret, not `.git/`, `.coder/` or `.coder.toml`."""
-    try:
-        split(path)
-    except WorkspaceError:
-        return False
-    return not ws.is_secret(path)
-
-
-def _prune_empty_dirs(root: Path, folder: Path) -> None:
-    while folder != root and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-        folder = folder.parent
-
-
-def undo(ws: Workspace) -> str:
-    """Restore the newest checkpoint and describe what changed, in one line."""
-    checkpoint = latest(ws)
-    if checkpoint is None:
-        raise UsageError("nothing to undo: no coder checkpoint in this repository")
-    changed = restore(ws, checkpoint)
-    if not changed:
-        return "tree already matches the checkpoint; nothing changed"
-    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
-    return f"restored {len(changed)} file(s) to the state before the last run: {shown}"
+    """The newest checkpoint, if any (also refuses a directory that is not a repository)."""
+    return GitStore(ws).latest()
 
 
 def diff_since(ws: Workspace, checkpoint: Checkpoint) -> str:
     """Unified diff from the checkpoint to the current working tree (untracked included)."""
-    repo = _open(ws)
-    with _temp_index(repo, None) as env:
-        repo.git.read_tree(checkpoint.tree, env=env)
-        repo.git.add("-A", "--", ".", *_secret_pathspecs(ws), env=env)
-        return str(repo.git.diff("--cached", *DIFF_FLAGS, checkpoint.tree, "--no-color", env=env))
+    return GitStore(ws).diff_since(checkpoint)

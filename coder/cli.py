@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from coder import __version__
-from coder.errors import EXIT_USAGE, CoderError
+from coder.errors import EXIT_FAILED, EXIT_USAGE, CoderError
 
 HANDLERS: dict[str, str] = {
     "tui": "coder.tui:main",
@@ -21,6 +22,7 @@ HANDLERS: dict[str, str] = {
     "apply": "coder.diff.command:apply_command",
     "map": "coder.repomap.command:map_command",
     "undo": "coder.headless:undo_command",
+    "redo": "coder.headless:redo_command",
     "trust": "coder.headless:trust_command",
     "model install": "coder.providers.weights:install_command",
     "model status": "coder.providers.weights:status_command",
@@ -102,8 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     repo_map.add_argument("--stats", action="store_true", help="add files, tags and timings")
 
-    undo = sub.add_parser("undo", help="restore the tree as it was before the last run")
+    undo = sub.add_parser("undo", help="take back the last run's changes (yours are kept)")
     undo.add_argument("--repo", help="repository root (default: current directory)")
+    undo.add_argument("--redo", action="store_true", help="bring back what undo took back")
+
+    redo = sub.add_parser("redo", help="bring back what the last undo took back")
+    redo.add_argument("--repo", help="repository root (default: current directory)")
 
     trusted = sub.add_parser("trust", help="trust the repository's .coder.toml as it is now")
     trusted.add_argument("--repo", help="repository root (default: current directory)")
@@ -127,12 +133,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "model":
         command = f"model {args.model_command}"
     try:
-        return _handler(command)(args)
+        code = _handler(command)(args)
+        sys.stdout.flush()
+        return code
     except CoderError as exc:
-        from coder.textsafe import printable
-
-        print(f"coder: error: {printable(str(exc))}", file=sys.stderr)
-        return exc.exit_code
+        return _error(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         print("coder: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`coder map | head`): nothing more to say, and no traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        return _error(f"{exc.strerror or exc}{where}", EXIT_FAILED)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a trace
+        if os.environ.get("CODER_DEBUG"):
+            raise
+        name = type(exc).__name__
+        return _error(f"internal error ({name}: {exc}); CODER_DEBUG=1 shows where", EXIT_FAILED)
+
+
+def _error(message: str, code: int) -> int:
+    from coder.textsafe import printable
+
+    print(f"coder: error: {' '.join(printable(message).split())}", file=sys.stderr)
+    return code

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from coder import checkpoints, config, trust
+from coder import config, trust, undo
 from coder.errors import UsageError
 from coder.events import (
     AssistantDelta,
@@ -185,7 +185,10 @@ def _read_task(task: str) -> str:
         path = Path(task[1:])
         if not path.is_file():
             raise UsageError(f"task file not found: {path}")
-        task = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            task = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise UsageError(f"cannot read task file {path}: {exc.strerror or exc}") from None
     if not task.strip():
         raise UsageError("the task is empty")
     return task.strip()
@@ -223,12 +226,23 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def undo_command(args: argparse.Namespace) -> int:
-    """`coder undo`: restore the tree as it was before the last run."""
+    """`coder undo [--redo]`: take back the last run's changes (or bring them back)."""
     root = Path(args.repo) if args.repo else Path(".")
     if not root.is_dir():
         raise UsageError(f"repository directory not found: {root}")
-    print(printable(checkpoints.undo(Workspace(root))))
+    ws = Workspace(root)
+    if getattr(args, "redo", False):
+        print(printable(undo.redo(ws).summary("redone")))
+    else:
+        print(printable(undo.undo(ws).summary()))
+        print("(coder redo brings it back)")
     return 0
+
+
+def redo_command(args: argparse.Namespace) -> int:
+    """`coder redo`: bring back what the last `coder undo` took back."""
+    args.redo = True
+    return undo_command(args)
 
 
 def trust_command(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from coder.errors import SandboxError
-from coder.secrets import secret_variable
+from coder.secrets import private_dir, secret_variable
 
 MODES = ("workspace-write", "read-only", "off")
 SANDBOX_HOME = "/tmp/coder-home"
@@ -242,7 +242,7 @@ class Sandbox:
         args += _hide_runtime_dirs(self.network)
         home = Path(os.environ.get("HOME", str(Path.home())))
         config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-        for name in (*HIDDEN_HOME, str(config_home / "coder")):
+        for name in (*HIDDEN_HOME, str(config_home / "coder"), str(private_dir())):
             path = (home / name).resolve()
             if path.is_dir():
                 args += ["--tmpfs", str(path)]

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from pathlib import Path
 
 SECRET_FILES: tuple[str, ...] = (
     ".env",
@@ -102,6 +103,20 @@ def _glob_regex(patterns: Iterable[str]) -> tuple[re.Pattern[str], re.Pattern[st
 @lru_cache(maxsize=8)
 def _matchers(extra: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
     return _glob_regex((*SECRET_FILES, *extra))
+
+
+def secret_pathspecs(extra: tuple[str, ...] = (), exclude: bool = False) -> list[str]:
+    """git pathspecs naming the deny-list's files (or, with `exclude`, everything else)."""
+    magic = "exclude,glob,icase" if exclude else "glob,icase"
+    patterns = [*SECRET_FILES, *extra, ".ssh/**"]
+    return [f":({magic})**/{p.strip('/')}" for p in patterns]
+
+
+def private_dir() -> Path:
+    """Where coder keeps copies of secret files for undo: outside every repository, mode
+    0700, and hidden from sandboxed commands (`$XDG_STATE_HOME/coder/private`)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "coder" / "private"
 
 
 def is_secret_path(path: str, extra: tuple[str, ...] = ()) -> bool:

@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 
 from coder import checkpoints, prompts
+from coder import undo as undo_ledger
 from coder.agent import Agent, AgentConfig, Outcome
 from coder.checks import detect
 from coder.config import Settings
@@ -21,7 +22,9 @@ from coder.repomap import RepoMap, focus_terms
 from coder.sandbox import Sandbox, refused_passthrough
 from coder.secrets import Redactor
 from coder.sinks import RedactingSink
+from coder.textsafe import valid_utf8
 from coder.tools import ToolContext, ToolRegistry, default_tools, small_model_tools
+from coder.undo import Ledger
 from coder.workspace import Workspace
 
 __all__ = ["Outcome", "Session", "build_session"]
@@ -45,9 +48,7 @@ class Session:
     ) -> None:
         self.settings = settings
         self.redactor = Redactor.for_session(settings.api_key)
-        self.sink: EventSink = RedactingSink(
-            sink, self.redactor.redact, self.redactor.holds_partial_block
-        )
+        self.sink: EventSink = RedactingSink(sink, self._clean, self.redactor.holds_partial_block)
         sink = self.sink
         sandbox = Sandbox(
             settings.repo.resolve(),
@@ -65,9 +66,11 @@ class Session:
             self.checks_source = f"detected: {reason}"
         self.provider = provider
         self.variant = "small" if settings.provider_name == "local" else None
-        self.conversation = Conversation(redact=self.redactor.redact)
+        self.conversation = Conversation(clean=self._clean)
         self.conversation.set_section("system", SystemText(prompts.render("system", self.variant)))
-        self.checkpoint: checkpoints.Checkpoint | None = None
+        self.ledger: Ledger | None = None
+        """What the agent changed this session (and the checkpoint it started from)."""
+        self._started = False
         small = self.variant == "small"
         self.repo_map_tokens = settings.repo_map_tokens or (1024 if small else 4096)
         self.map = RepoMap(self.workspace)
@@ -84,6 +87,8 @@ class Session:
         )
         config = AgentConfig(
             max_turns=settings.max_turns,
+            model_timeout_s=settings.model_timeout_s,
+            max_repeats=settings.max_repeats,
             prompt_variant=self.variant,
             check_after_edit=small,
             narrow_failed_edits=small,
@@ -93,6 +98,10 @@ class Session:
             provider, tools, self.ctx, sink, self.conversation, config, price=self._price
         )
 
+    def _clean(self, text: str) -> str:
+        """What any text must pass before a model, JSON Lines or a screen sees it."""
+        return self.redactor.redact(valid_utf8(text))
+
     def _price(self, usage: TokenUsage) -> float | None:
         from coder.providers.usage import cost_usd
 
@@ -100,9 +109,11 @@ class Session:
 
     def run(self, task: str) -> Outcome:
         """Run the agent on `task` (blocking); later calls continue the conversation."""
-        first = self.checkpoint is None
-        if first:
-            self.checkpoint = checkpoints.create(self.workspace)
+        if self.ledger is None:
+            self.adopt(Ledger.start(self.workspace))
+        assert self.ledger is not None
+        if not self._started:
+            self._started = True
             self.sink.emit(
                 SessionStarted(
                     task=task,
@@ -111,7 +122,7 @@ class Session:
                     provider=self.settings.provider_name,
                     checks=self.checks,
                     checks_source=self.checks_source,
-                    checkpoint=self.checkpoint.ref,
+                    checkpoint=self.ledger.checkpoint.ref,
                     sandbox=self.workspace.sandbox.state.to_dict(),
                 )
             )
@@ -162,19 +173,38 @@ class Session:
         """Queue guidance for the model's next turn (thread-safe)."""
         self.agent.steer(text)
 
+    def adopt(self, ledger: Ledger) -> None:
+        """Record the agent's changes in `ledger` from now on (a new or a carried one)."""
+        self.ledger = ledger
+        self.workspace.observer = ledger
+        found: dict[str, str] = {}
+
+        def baseline(path: str) -> str | None:
+            if not found:
+                tree = ledger.checkpoint.tree
+                found.update({p: sha for p, (sha, _) in ledger.store.entries(tree).items()})
+            return found.get(path)
+
+        self.ctx.baseline = baseline
+
     def undo(self) -> str:
-        """Restore the tree to this session's checkpoint; one-line description."""
-        if self.checkpoint is None:
+        """Take back what the agent changed this session (never the user's later edits)."""
+        if self.ledger is None:
             return "nothing to undo: the agent has not run in this session"
-        message = checkpoints.undo(self.workspace)
-        self.checkpoint = None
-        return message
+        report = self.ledger.undo()
+        self.ledger = None
+        self.workspace.observer = None
+        return report.summary()
+
+    def redo(self) -> str:
+        """Bring back what the last undo took back."""
+        return undo_ledger.redo(self.workspace).summary("redone")
 
     def session_diff(self) -> str:
         """Everything changed since this session's checkpoint, as a unified diff."""
-        if self.checkpoint is None:
+        if self.ledger is None:
             return ""
-        return checkpoints.diff_since(self.workspace, self.checkpoint)
+        return checkpoints.diff_since(self.workspace, self.ledger.checkpoint)
 
     def set_model(self, name: str) -> None:
         """Switch model (same provider kind) for the following turns."""

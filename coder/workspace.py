@@ -18,9 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from coder.errors import SandboxError, WorkspaceError
 from coder.gitsafe import git_command
+from coder.journal import Change, Journal
 from coder.pathguard import PathGuard, split
 from coder.sandbox import Sandbox, SandboxState
 from coder.secrets import is_secret_path
@@ -66,6 +68,26 @@ def head_tail(text: str, max_chars: int, head_share: float = 0.3) -> str:
         + f"\n[… {len(omitted)} characters, {lines} lines omitted …]\n"
         + text[len(text) - tail_len :]
     )
+
+
+class ChangeObserver(Protocol):
+    """Learns about every change the workspace makes, so it can be undone (`coder.undo`)."""
+
+    def before_command(self) -> None:
+        """A command is about to run in the tree."""
+        ...
+
+    def after_command(self) -> None:
+        """The command ended (normally, by timeout or by interrupt)."""
+        ...
+
+    def before_write(self, changes: list[Change]) -> None:
+        """These files are about to be written or deleted (their old content is on disk)."""
+        ...
+
+    def after_write(self, changes: list[Change]) -> None:
+        """These files were written or deleted."""
+        ...
 
 
 class BoundedOutput:
@@ -115,19 +137,26 @@ class Workspace:
         sandbox: Sandbox | None = None,
         secret_files: tuple[str, ...] = (),
         deny_secrets: bool = True,
+        allow_protected: bool = False,
     ) -> None:
         root = Path(root)
         if not root.is_dir():
             raise WorkspaceError(f"not a directory: {root}")
         self.root = root.resolve()
-        self.guard = PathGuard(self.root)
+        self.guard = PathGuard(self.root, allow_protected)
         self.secret_files = secret_files
         """Extra deny-list patterns (`secret-files`) beside the defaults."""
         self.deny_secrets = deny_secrets
         """Refuse secret files (False only for the user's own `coder apply`)."""
+        self.journal = Journal(self.root, self.guard)
+        self.journal.recover()  # a write that a crash interrupted is rolled back first
         self._sandbox = sandbox
         self.commands_run = 0
         """How many commands `run` started (events mark results that ran one)."""
+        self.observer: ChangeObserver | None = None
+        """Told of every write and command (the session's undo ledger)."""
+        self.generation = 0
+        """Bumped by every write (and, by the ledger, by every command that changed files)."""
 
     @property
     def sandbox(self) -> Sandbox:
@@ -186,9 +215,8 @@ class Workspace:
         return self.read_bytes(path).decode("utf-8", errors="replace")
 
     def write_bytes(self, path: str, data: bytes, mode: int | None = None) -> None:
-        """Write atomically: temp file in the same directory, fsync, rename; keep mode bits."""
-        self.refuse_secret(path)
-        self.guard.write(path, data, mode)
+        """Write atomically (journaled; temp file, fsync, rename); keep the mode bits."""
+        self.apply_changes([Change(path, data, mode)])
 
     def write_text(self, path: str, text: str) -> None:
         """Write a UTF-8 text file atomically."""
@@ -196,8 +224,25 @@ class Workspace:
 
     def delete(self, path: str) -> None:
         """Delete a file inside the workspace."""
-        self.refuse_secret(path)
-        self.guard.unlink(path)
+        self.apply_changes([Change(path, None)])
+
+    def apply_changes(self, changes: list[Change]) -> None:
+        """Write and delete several files as one: all land, or (even after SIGKILL) none.
+
+        A write through a symlink inside the repository goes to its target.
+        """
+        resolved = []
+        for change in changes:
+            self.refuse_secret(change.path)
+            if change.data is not None:
+                change = Change(self.guard.inspect(change.path)[0], change.data, change.mode)
+            resolved.append(change)
+        if self.observer is not None:
+            self.observer.before_write(resolved)
+        self.journal.apply(resolved)
+        self.generation += 1
+        if self.observer is not None:
+            self.observer.after_write(resolved)
 
     def exists(self, path: str) -> bool:
         """Whether `path` names something inside the workspace (False when refused)."""
@@ -263,6 +308,22 @@ class Workspace:
         """
         sandbox = self.sandbox
         sandbox.probe()
+        if self.observer is not None:
+            self.observer.before_command()
+        try:
+            return self._run(sandbox, command, timeout_s, on_output, cancel)
+        finally:
+            if self.observer is not None:
+                self.observer.after_command()
+
+    def _run(
+        self,
+        sandbox: Sandbox,
+        command: str,
+        timeout_s: float,
+        on_output: Callable[[str], None] | None,
+        cancel: threading.Event | None,
+    ) -> CommandResult:
         launch = sandbox.launch(command)
         start = time.monotonic()
         self.commands_run += 1

@@ -79,7 +79,7 @@ class CoderApp(App[int]):
         self._factory = session_factory or _build_session
         self._session: Session | None = None
         self._session_lock = threading.Lock()
-        self._carried_checkpoint: Any = None
+        self._carried_ledger: Any = None
         self._last_ctrl_c = 0.0
         self._drain_scheduled = False
         self.model_spec = model_spec
@@ -110,8 +110,8 @@ class CoderApp(App[int]):
         with self._session_lock:
             if self._session is None:
                 session = self._factory(self.settings, self.sink, self.approver)
-                if self._carried_checkpoint is not None:
-                    session.checkpoint = self._carried_checkpoint
+                if self._carried_ledger is not None:
+                    session.adopt(self._carried_ledger)
                 self._session = session
             return self._session
 
@@ -119,7 +119,7 @@ class CoderApp(App[int]):
         """New conversation on the next task; /undo and /diff keep covering the old edits."""
         with self._session_lock:
             if self._session is not None:
-                self._carried_checkpoint = self._session.checkpoint or self._carried_checkpoint
+                self._carried_ledger = self._session.ledger or self._carried_ledger
             self._session = None
         self.main_screen.forget_checks()
         status = self.main_screen.status

@@ -100,6 +100,10 @@ def _undo(host: CommandHost, arg: str) -> Reply:
     return Reply(host.get_session().undo(), kind="notice")
 
 
+def _redo(host: CommandHost, arg: str) -> Reply:
+    return Reply(host.get_session().redo(), kind="notice")
+
+
 def _diff(host: CommandHost, arg: str) -> Reply:
     diff = host.get_session().session_diff() if host.has_session() else ""
     if not diff.strip():
@@ -164,8 +168,12 @@ def _clear(host: CommandHost, arg: str) -> Reply:
 COMMANDS: dict[str, Command] = {
     "/help": Command("/help", "this list", _help, blocking=False),
     "/undo": Command(
-        "/undo", "restore the tree as it was before the agent's first edit", _undo, idle_only=True
+        "/undo",
+        "take back the agent's changes this session (yours since are kept)",
+        _undo,
+        idle_only=True,
     ),
+    "/redo": Command("/redo", "bring back what the last /undo took back", _redo, idle_only=True),
     "/diff": Command("/diff", "everything the agent changed this session", _diff),
     "/model": Command("/model NAME", "switch model for the following turns", _model),
     "/checks": Command("/checks CMD", "set the check command (no CMD: show it)", _checks),

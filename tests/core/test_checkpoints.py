@@ -1,4 +1,4 @@
-"""Checkpoints: save the whole tree without touching branch, index or stash; undo restores it."""
+"""Checkpoints: save the whole tree without touching branch, index or stash."""
 
 from __future__ import annotations
 
@@ -29,35 +29,37 @@ def test_checkpoint_leaves_branch_index_and_stash_alone(git_repo: Path) -> None:
     assert git(git_repo, "for-each-ref", "refs/coder/").count("refs/coder/checkpoints/") == 1
 
 
-def test_undo_restores_user_changes_byte_identical(git_repo: Path) -> None:
+def test_checkpoint_holds_the_dirty_tree_and_the_index(git_repo: Path) -> None:
     _dirty(git_repo)
     ws = Workspace(git_repo)
-    status = git(git_repo, "status", "--porcelain")
-    checkpoints.create(ws)
-    ws.write_text("README.md", "agent rewrote this\n")
-    ws.write_text("src/new_module.py", "x = 1\n")
-    ws.delete("notes.txt")
-    git(git_repo, "add", "-A")
-    message = checkpoints.undo(ws)
-    assert "restored 3 file(s)" in message
-    assert (git_repo / "README.md").read_bytes() == b"user edit, not committed\r\n"
-    assert (git_repo / "notes.txt").read_text() == "untracked user notes\n"
-    assert not (git_repo / "src").exists()
-    assert git(git_repo, "status", "--porcelain") == status
+    saved = checkpoints.create(ws)
+    store = checkpoints.GitStore(ws)
+    files = store.entries(saved.tree)
+    assert store.get(files["README.md"][0]) == b"user edit, not committed\r\n"
+    assert store.get(files["notes.txt"][0]) == b"untracked user notes\n"
+    assert "staged.txt" in store.entries(store.index_of(saved))
+    assert "notes.txt" not in store.entries(store.index_of(saved))
 
 
-def test_undo_can_itself_be_undone_from_pre_undo_ref(git_repo: Path) -> None:
+def test_diff_since_shows_every_change(git_repo: Path) -> None:
     ws = Workspace(git_repo)
-    checkpoints.create(ws)
+    saved = checkpoints.create(ws)
     ws.write_text("README.md", "agent\n")
-    checkpoints.undo(ws)
-    saved = git(git_repo, "show", f"{checkpoints.PRE_UNDO_REF}:README.md")
-    assert saved == "agent\n"
+    ws.write_text("src/new.py", "x = 1\n")
+    diff = checkpoints.diff_since(ws, saved)
+    assert "+agent" in diff and "+x = 1" in diff
 
 
-def test_undo_without_checkpoint_is_a_usage_error(git_repo: Path) -> None:
-    with pytest.raises(UsageError, match="nothing to undo"):
-        checkpoints.undo(Workspace(git_repo))
+def test_snapshots_report_what_changed(git_repo: Path) -> None:
+    ws = Workspace(git_repo)
+    store = checkpoints.GitStore(ws)
+    index = git_repo / ".git" / "coder-test.index"
+    first = store.snapshot(index)
+    (git_repo / "README.md").write_text("changed\n")
+    (git_repo / "new.txt").write_text("new\n")
+    changes = store.changes(first, store.snapshot(index))
+    assert sorted(changes) == ["README.md", "new.txt"]
+    assert changes["new.txt"][0] is None and changes["new.txt"][1] is not None
 
 
 def test_non_git_directory_is_refused(tmp_path: Path) -> None:
@@ -68,8 +70,5 @@ def test_non_git_directory_is_refused(tmp_path: Path) -> None:
 def test_checkpoint_works_before_first_commit(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q")
     (tmp_path / "a.txt").write_text("a\n")
-    ws = Workspace(tmp_path)
-    checkpoints.create(ws)
-    ws.write_text("a.txt", "changed\n")
-    checkpoints.undo(ws)
-    assert (tmp_path / "a.txt").read_text() == "a\n"
+    saved = checkpoints.create(Workspace(tmp_path))
+    assert git(tmp_path, "show", f"{saved.tree}:a.txt") == "a\n"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from coder import checkpoints
+from coder import checkpoints, undo
 from coder.repomap import RepoMap
+from coder.undo import Ledger
 from coder.workspace import Workspace
 from tests.conftest import git
 
@@ -50,12 +51,13 @@ def test_checkpoint_diff_undo_and_listing_run_no_repository_program(
     repo, markers = hostile
     before = {p.name for p in markers.iterdir()}
     ws = Workspace(repo)
-    checkpoint = checkpoints.create(ws)
-    (repo / "module.py").write_text("def f():\n    return 2\n")
-    assert "return 2" in checkpoints.diff_since(ws, checkpoint)
+    ledger = Ledger.start(ws)
+    ws.observer = ledger
+    ws.write_text("module.py", "def f():\n    return 2\n")
+    assert "return 2" in checkpoints.diff_since(ws, ledger.checkpoint)
     ws.list_files()
     RepoMap(ws).render(512)
-    checkpoints.undo(ws)
+    undo.undo(Workspace(repo))
     assert (repo / "module.py").read_text() == "def f():\n    return 1\n"
     assert {p.name for p in markers.iterdir()} == before
 

@@ -8,15 +8,16 @@ from typing import Any
 
 import pytest
 
-from coder import checkpoints
+from coder import undo
 from coder.conversation import ToolCall
 from coder.diff import unified_diff
 from coder.repomap import RepoMap
 from coder.secrets import Redactor, is_secret_path
 from coder.tools import AutoApprover, ToolContext, ToolRegistry, default_tools
+from coder.undo import Ledger
 from coder.workspace import Workspace
 from tests.conftest import git
-from tests.sandbox.conftest import coder_run, events, run_command, tool_outputs
+from tests.runs import coder_run, events, run_command, tool_outputs
 
 PRIVATE_KEY = (
     "-----BEGIN OPENSSH PRIVATE KEY-----\n"
@@ -109,12 +110,13 @@ def test_checkpoints_never_store_secret_files_and_undo_leaves_them(git_repo: Pat
     (git_repo / "certs").mkdir()
     (git_repo / "certs" / "site.pem").write_text(PRIVATE_KEY)
     ws = Workspace(git_repo)
-    checkpoint = checkpoints.create(ws)
-    stored = git(git_repo, "ls-tree", "-r", "--name-only", checkpoint.tree).split()
+    ledger = Ledger.start(ws)
+    ws.observer = ledger
+    stored = git(git_repo, "ls-tree", "-r", "--name-only", ledger.checkpoint.tree).split()
     assert ".env" not in stored and "certs/site.pem" not in stored
+    ws.write_text("README.md", "agent edit\n")
     (git_repo / ".env").write_text("TOKEN=changed by the user later\n")
-    (git_repo / "README.md").write_text("agent edit\n")
-    checkpoints.undo(ws)
+    undo.undo(Workspace(git_repo))
     assert (git_repo / "README.md").read_text() == "hello\n"
     assert (git_repo / ".env").read_text() == "TOKEN=changed by the user later\n"
     assert (git_repo / "certs" / "site.pem").read_text() == PRIVATE_KEY

@@ -7,6 +7,7 @@ only emits events and asks the approver (through the tools).
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from collections.abc import Callable
@@ -30,21 +31,25 @@ from coder.errors import (
     EXIT_PROVIDER,
     BudgetExhausted,
     CoderError,
+    ContextOverflow,
     FinishRequested,
     Interrupted,
     ProviderError,
+    RepeatedCall,
 )
 from coder.events import (
     AssistantDelta,
     AssistantMessage,
     CheckResult,
     Finished,
+    Notice,
     ToolCalled,
     ToolResult,
     Usage,
 )
 from coder.narrow import narrow
 from coder.protocols import EventSink, Provider
+from coder.textsafe import map_strings, valid_utf8
 from coder.tools import ToolContext, ToolRegistry
 
 EXIT_CODES = {
@@ -55,6 +60,8 @@ EXIT_CODES = {
     "error": EXIT_PROVIDER,
 }
 """The one table from outcome to exit code."""
+COMPACTION_STEPS = ((6, 400), (2, 150), (0, 60))
+"""(turns kept whole, characters kept of older tool outputs) tried in turn on an overflow."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,22 @@ class AgentConfig:
     narrow_failed_edits: bool = False
     """When the checks refuse `finish`, take back each hunk of this run's edits whose removal
     makes fewer tests fail (helps small models, which bundle needless rewrites)."""
+    model_timeout_s: float = 600.0
+    """Longest one model call may take, the SDK's retries included."""
+    max_repeats: int = 3
+    """The same call this many times in a row, with nothing changed, is not run again."""
+
+
+def valid_turn(turn: AssistantTurn) -> AssistantTurn:
+    """The model's turn with any lone surrogate (from a JSON `\\ud800`) escaped, so it can be
+    sent back and written to JSON Lines."""
+    text = valid_utf8(turn.text)
+    calls = tuple(
+        replace(call, arguments=map_strings(call.arguments, valid_utf8)) for call in turn.tool_calls
+    )
+    if text == turn.text and calls == turn.tool_calls:
+        return turn
+    return replace(turn, text=text, tool_calls=calls)
 
 
 class Agent:
@@ -102,6 +125,9 @@ class Agent:
         self.totals = [0, 0, 0]
         self.cost: float | None = None
         self._steering: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._last_call: tuple[str, str] | None = None
+        self._last_generation = -1
+        self._same_calls = 0
         ctx.run_check_commands = lambda: describe_runs(self.run_checks())
 
     def steer(self, text: str) -> None:
@@ -127,6 +153,8 @@ class Agent:
             return self._end("budget_exhausted", f"Turn budget of {self.config.max_turns} spent.")
         except Interrupted as stop:
             return self._end("interrupted", str(stop) or "Interrupted by the user.")
+        except RepeatedCall as stuck:
+            return self._end("failed", str(stuck))
         except ProviderError as exc:
             return self._end("error", str(exc))
 
@@ -140,7 +168,7 @@ class Agent:
                 "steer", self.config.prompt_variant, guidance=self._steering.get()
             )
             self.conversation.append(UserText(text))
-        turn = self._ask_model()
+        turn = valid_turn(self._ask_model())
         self.turns += 1
         self.conversation.append(turn)
         self.sink.emit(AssistantMessage(turn.text, self.turns))
@@ -159,7 +187,29 @@ class Agent:
                 raise
 
     def _ask_model(self) -> AssistantTurn:
-        """The provider's next turn; an interrupt returns at once, even before the first token."""
+        """The provider's next turn; a context overflow compacts the conversation and asks again."""
+        steps = list(COMPACTION_STEPS)
+        while True:
+            try:
+                return self._call_model()
+            except ContextOverflow as exc:
+                removed = 0
+                while steps and not removed:
+                    keep_last, max_chars = steps.pop(0)
+                    removed = self.conversation.compact(keep_last=keep_last, max_chars=max_chars)
+                if not removed:
+                    raise ProviderError(f"{exc} (compacting did not help)") from None
+                self.sink.emit(
+                    Notice(
+                        f"the conversation was too long for the model: compacted {removed} "
+                        "characters of old tool output; asking again",
+                        "warning",
+                    )
+                )
+
+    def _call_model(self) -> AssistantTurn:
+        """One provider call: an interrupt returns at once, even before the first token, and
+        a call past `model_timeout_s` ends the run (exit 3)."""
         snapshot = replace(self.conversation, turns=list(self.conversation.turns))
 
         def work(abandoned: threading.Event) -> AssistantTurn:
@@ -168,12 +218,27 @@ class Agent:
                     raise Interrupted("abandoned")
                 self._on_delta(text)
 
-            return self.provider.complete(snapshot, self.tools.specs(), on_delta)
+            def on_notice(message: str) -> None:
+                self.sink.emit(Notice(message, "warning"))
 
-        return run_cancellable(work, self.ctx.cancel)
+            return self.provider.complete(snapshot, self.tools.specs(), on_delta, on_notice)
+
+        limit = self.config.model_timeout_s
+        return run_cancellable(
+            work,
+            self.ctx.cancel,
+            deadline_s=limit,
+            on_deadline=lambda: ProviderError(
+                f"the model did not answer within {limit:.0f} s (model-timeout-s)"
+            ),
+        )
 
     def _execute(self, call: ToolCall) -> None:
         self.sink.emit(ToolCalled(call.id, call.name, call.arguments))
+        repeated = self._repeats(call)
+        if repeated:
+            self._answer(call, False, repeated)
+            return
         if self.config.narrow_failed_edits:
             self._remember_originals(call)
         commands_before = self.ctx.ws.commands_run
@@ -204,6 +269,27 @@ class Agent:
         if ok and call.name == "apply_diff" and self.config.check_after_edit and self.ctx.checks:
             output += "\n\n" + describe_runs(self.run_checks())
         self._answer(call, ok, output, commands_before)
+
+    def _repeats(self, call: ToolCall) -> str:
+        """Why `call` is not run again (empty: run it): the same call, with the same
+        arguments, `max_repeats` times in a row with nothing changed in between."""
+        key = (call.name, json.dumps(call.arguments, sort_keys=True, default=str))
+        generation = self.ctx.ws.generation
+        if key != self._last_call or generation != self._last_generation:
+            self._last_call, self._last_generation, self._same_calls = key, generation, 0
+        self._same_calls += 1
+        if self._same_calls < self.config.max_repeats:
+            return ""
+        if self._same_calls >= self.config.max_repeats + 2:
+            raise RepeatedCall(
+                f"the model repeated {call.name} with the same arguments "
+                f"{self._same_calls} times and would not change course"
+            )
+        return (
+            f"Not run: you made exactly this {call.name} call {self._same_calls} times in a "
+            "row and nothing changed in between, so its result would not change. Do something "
+            "different: change the code, look elsewhere, or call finish."
+        )
 
     def _remember_originals(self, call: ToolCall) -> None:
         if call.name == "write_file":

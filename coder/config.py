@@ -60,6 +60,10 @@ class Settings:
     """Default timeout of a `run` tool call."""
     check_timeout_s: float = 600.0
     """Timeout of each check command."""
+    model_timeout_s: float = 600.0
+    """Longest one model call may take, retries included, before the run stops (exit 3)."""
+    max_repeats: int = 3
+    """The same tool call with the same arguments this many times in a row is refused."""
     repo_map_tokens: int | None = None
     """Repo-map budget in tokens; None picks one from the model's context window."""
     model_path: Path | None = None
@@ -149,12 +153,14 @@ def _coerce(values: dict[str, Any], origin: str) -> dict[str, Any]:
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a list of strings")
             out[name] = tuple(value)
-    for name in ("max_turns", "repo_map_tokens", "context_window"):
+    for name in ("max_turns", "repo_map_tokens", "context_window", "max_repeats"):
         if name in out and out[name] is not None:
             if not isinstance(out[name], int) or isinstance(out[name], bool) or out[name] < 1:
                 raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a positive integer")
-    for name in ("command_timeout_s", "check_timeout_s"):
-        if name in out and (not isinstance(out[name], (int, float)) or out[name] <= 0):
+    for name in ("command_timeout_s", "check_timeout_s", "model_timeout_s"):
+        if name in out and (
+            isinstance(out[name], bool) or not isinstance(out[name], (int, float)) or out[name] <= 0
+        ):
             raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a positive number")
     for name in ("model", "base_url", "api_key", "api", "reasoning_effort", "approval", "sandbox"):
         if name in out and out[name] is not None and not isinstance(out[name], str):

@@ -88,9 +88,9 @@ class Conversation:
     task: UserText | None = None
     turns: list[Item] = field(default_factory=list)
     compactions: int = 0
-    redact: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
+    clean: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
     """Applied to every text that enters (never to the model's own turns): secrets are
-    replaced before anything can be sent to a model."""
+    redacted and undecodable bytes escaped before anything can be sent to a model."""
 
     def set_section(self, section: Section, item: SystemText | UserText) -> None:
         """Set a leading section; refused once turns exist, since it would break the prefix."""
@@ -105,12 +105,12 @@ class Conversation:
         self.turns.append(self._clean(item))
 
     def _clean(self, item: Any) -> Any:
-        if self.redact is None or isinstance(item, AssistantTurn):
+        if self.clean is None or isinstance(item, AssistantTurn):
             return item
         if isinstance(item, ToolResultItem):
-            cleaned = self.redact(item.output)
+            cleaned = self.clean(item.output)
             return item if cleaned == item.output else replace(item, output=cleaned)
-        cleaned = self.redact(item.text)
+        cleaned = self.clean(item.text)
         return item if cleaned == item.text else replace(item, text=cleaned)
 
     def items(self) -> list[Item]:

@@ -34,6 +34,10 @@ class ProviderError(CoderError):
     exit_code = EXIT_PROVIDER
 
 
+class ContextOverflow(ProviderError):
+    """The endpoint refused the request because the conversation exceeds its context."""
+
+
 class WorkspaceError(CoderError):
     """A path or command was refused by the workspace (escape, .git/, missing file)."""
 
@@ -70,3 +74,7 @@ class BudgetExhausted(AgentControl):
 
 class Interrupted(AgentControl):
     """The user interrupted the run (Ctrl-C, Esc)."""
+
+
+class RepeatedCall(AgentControl):
+    """The model kept making the same call although it was told to change course."""

@@ -26,12 +26,16 @@ class Provider(Protocol):
         conversation: Conversation,
         tools: list[ToolSpec],
         on_delta: Callable[[str], None],
+        on_notice: Callable[[str], None] = lambda message: None,
     ) -> AssistantTurn:
         """Send the whole conversation and return the model's next turn.
 
-        Streams text fragments to `on_delta` as they arrive. Tool calls come back parsed,
-        whether the model made them natively or wrote them as text. Raises
-        `ProviderError` when the model cannot be reached or keeps failing.
+        Streams text fragments to `on_delta` as they arrive, and says what the user should
+        know while waiting (a retry after HTTP 429, its wait) to `on_notice`. Tool calls
+        come back parsed, whether the model made them natively or wrote them as text.
+        Never changes `conversation`. Raises `ContextOverflow` when the endpoint says the
+        conversation is too long, and `ProviderError` when the model cannot be reached or
+        keeps failing.
         """
         ...
 

@@ -9,30 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields, replace
-from typing import Any
 
 from coder.events import AssistantDelta, Event, ToolOutput
 from coder.protocols import EventSink
+from coder.textsafe import map_strings
 
 HOLD_LIMIT = 64_000
 """Characters of one call's live output held back at most, waiting for a line's end."""
 
 
-def redact_value(value: Any, redact: Callable[[str], str]) -> Any:
-    """`value` with every string inside it (dicts and lists too) redacted."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: redact_value(v, redact) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(redact_value(v, redact) for v in value)
-    return value
-
-
 def redact_event(event: Event, redact: Callable[[str], str]) -> Event:
-    """A copy of `event` with its text fields redacted."""
+    """A copy of `event` with `redact` applied to every text in it."""
     changes = {
-        f.name: redact_value(getattr(event, f.name), redact)
+        f.name: map_strings(getattr(event, f.name), redact)
         for f in fields(event)
         if f.name not in ("type", "ts")
     }

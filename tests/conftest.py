@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -80,3 +81,14 @@ def scripted_server():
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The textutil fixture as a committed git repository (outside /tmp's sandbox view)."""
+    path = tmp_path / "work" / "textutil"
+    shutil.copytree(FIXTURES / "repos" / "textutil", path)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial")
+    return path

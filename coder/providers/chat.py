@@ -7,9 +7,12 @@ failure into a one-line `ProviderError`, and retrying once when a stream breaks 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import openai
@@ -25,7 +28,7 @@ from coder.conversation import (
     ToolSpec,
     UserText,
 )
-from coder.errors import ConfigError, ProviderError
+from coder.errors import ConfigError, ContextOverflow, ProviderError
 from coder.providers.text_tool_calls import format_tool_result, loads_lenient, parse_tool_calls
 
 T = TypeVar("T")
@@ -41,8 +44,59 @@ RETRY_NOTICE = "\n[stream interrupted; asking again]\n"
 """Streamed to on_delta before the one retry, so a reader sees why text repeats."""
 
 
+_OVERFLOW = re.compile(
+    r"context.length|maximum context|context window|too many tokens|prompt is too long"
+    r"|exceeds? (the )?(model's )?(maximum )?context|reduce the length",
+    re.IGNORECASE,
+)
+"""How endpoints (OpenAI, vLLM, llama.cpp, Ollama, LM Studio) say the prompt is too long."""
+
+
 class StreamBroken(Exception):
     """The response started but its stream ended before the answer was complete."""
+
+
+class _RetryNotices(logging.Handler):
+    """Turns the SDK's own retry log lines into notices for whoever is waiting on that thread."""
+
+    listeners: dict[int, Callable[[str], None]] = {}
+    status: dict[int, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        thread = threading.get_ident()
+        listener = self.listeners.get(thread)
+        if listener is None:
+            return
+        args = record.args if isinstance(record.args, tuple) else ()
+        if str(record.msg).startswith("Encountered an HTTP status error") and args:
+            self.status[thread] = int(str(args[0]))
+        elif str(record.msg).startswith("Retrying request in") and len(args) == 3:
+            wait, number, total = args
+            status = self.status.pop(thread, None)
+            why = f"answered HTTP {status}" if status else "did not answer"
+            listener(
+                f"the model server {why}: retrying in {float(str(wait)):.1f} s "
+                f"(retry {number} of {total})"
+            )
+
+
+_HANDLER = _RetryNotices()
+
+
+@contextmanager
+def retry_notices(on_notice: Callable[[str], None]) -> Iterator[None]:
+    """Report the SDK's retries (429, 5xx, connection errors) on this thread to `on_notice`."""
+    logger = logging.getLogger("openai._base_client")
+    if _HANDLER not in logger.handlers:
+        logger.addHandler(_HANDLER)
+        logger.setLevel(logging.DEBUG)
+    thread = threading.get_ident()
+    _RetryNotices.listeners[thread] = on_notice
+    try:
+        yield
+    finally:
+        _RetryNotices.listeners.pop(thread, None)
+        _RetryNotices.status.pop(thread, None)
 
 
 def make_client(
@@ -80,6 +134,12 @@ def provider_error(exc: openai.OpenAIError, client: openai.OpenAI, model: str) -
             message = f"model server at {where} rejected the API key (401): {detail}"
         elif status == 404:
             message = f"model {model!r} or its endpoint not found at {where} (404): {detail}"
+        elif status in (400, 413, 422) and (
+            _OVERFLOW.search(detail) or _error_code(exc) == "context_length_exceeded"
+        ):
+            return ContextOverflow(
+                _one_line(f"the conversation is too long for {model!r}: {detail}", client.api_key)
+            )
         elif status == 429 or status >= 500:
             message = f"model server at {where} kept failing (HTTP {status}): {detail}"
         else:
@@ -87,6 +147,12 @@ def provider_error(exc: openai.OpenAIError, client: openai.OpenAI, model: str) -
     else:
         message = f"model server at {where} failed: {exc}"
     return ProviderError(_one_line(message, client.api_key))
+
+
+def _error_code(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    error = body.get("error", body) if isinstance(body, dict) else None
+    return str(error.get("code") or "") if isinstance(error, dict) else ""
 
 
 def _error_detail(exc: openai.APIStatusError) -> str:
@@ -129,12 +195,15 @@ def with_stream_retry(
 
 
 def mark_mid_stream(stream: Iterator[T]) -> Iterator[T]:
-    """Iterate an SDK stream, tagging SDK errors raised while reading it as mid-stream."""
+    """Iterate an SDK stream, tagging SDK errors raised while reading it as mid-stream; an
+    event that is not JSON breaks the stream (it is retried once, like a cut)."""
     try:
         yield from stream
     except openai.APIError as exc:
         exc.mid_stream = True  # type: ignore[attr-defined]
         raise
+    except ValueError as exc:  # json.JSONDecodeError from a malformed server-sent event
+        raise StreamBroken(f"a malformed event in the stream ({exc})") from None
 
 
 def broken_twice(exc: Exception, client: openai.OpenAI) -> ProviderError:
@@ -162,6 +231,7 @@ class ChatProvider:
     ) -> None:
         self.model = settings.model_name
         self.reasoning_effort = settings.reasoning_effort
+        timeout_s = min(timeout_s, settings.model_timeout_s)
         self.client = make_client(settings, timeout_s, max_retries)
         # OpenAI groups cached prompts by this key; other servers may reject unknown fields.
         self.cache_key = None if settings.base_url else f"coder-{uuid.uuid4().hex[:16]}"
@@ -176,6 +246,7 @@ class ChatProvider:
         conversation: Conversation,
         tools: list[ToolSpec],
         on_delta: Callable[[str], None],
+        on_notice: Callable[[str], None] = lambda message: None,
     ) -> AssistantTurn:
         """Stream one answer to the whole conversation; see `coder.protocols.Provider`."""
         request: dict[str, Any] = {
@@ -201,15 +272,16 @@ class ChatProvider:
         if self.cache_key:
             request["prompt_cache_key"] = self.cache_key
         names = [t.name for t in tools]
-        return with_stream_retry(
-            lambda: self._stream_once(request, names, on_delta),
-            on_delta,
-            lambda exc: (
-                provider_error(exc, self.client, self.model)
-                if isinstance(exc, openai.OpenAIError)
-                else ProviderError(f"model stream from {self.client.base_url} broke twice: {exc}")
-            ),
-        )
+        with retry_notices(on_notice):
+            return with_stream_retry(
+                lambda: self._stream_once(request, names, on_delta),
+                on_delta,
+                lambda exc: (
+                    provider_error(exc, self.client, self.model)
+                    if isinstance(exc, openai.OpenAIError)
+                    else broken_twice(exc, self.client)
+                ),
+            )
 
     def _stream_once(
         self, request: dict[str, Any], tool_names: list[str], on_delta: Callable[[str], None]

@@ -159,6 +159,7 @@ class LocalProvider:
         conversation: Conversation,
         tools: list[ToolSpec],
         on_delta: Callable[[str], None],
+        on_notice: Callable[[str], None] = lambda message: None,
     ) -> AssistantTurn:
         """Prefill only the new part of the prompt, generate, and parse the tool calls."""
         # An interrupted call may still be prefilling in its abandoned thread; llama.cpp's

@@ -34,6 +34,7 @@ from coder.providers.chat import (
     mark_mid_stream,
     parse_arguments,
     provider_error,
+    retry_notices,
     with_stream_retry,
 )
 from coder.providers.text_tool_calls import format_tool_result, parse_tool_calls
@@ -55,7 +56,7 @@ class ResponsesProvider:
     ) -> None:
         self.model = settings.model_name
         self.reasoning_effort = settings.reasoning_effort
-        self.client = make_client(settings, timeout_s, max_retries)
+        self.client = make_client(settings, min(timeout_s, settings.model_timeout_s), max_retries)
         self.cache_key = f"coder-{uuid.uuid4().hex[:16]}"
         """One prompt-cache key per provider, i.e. per session."""
         self.keep_reasoning = bool(settings.reasoning_effort or _REASONING_MODEL.match(self.model))
@@ -74,6 +75,7 @@ class ResponsesProvider:
         conversation: Conversation,
         tools: list[ToolSpec],
         on_delta: Callable[[str], None],
+        on_notice: Callable[[str], None] = lambda message: None,
     ) -> AssistantTurn:
         """Stream one answer to the whole conversation; see `coder.protocols.Provider`."""
         request: dict[str, Any] = {
@@ -99,11 +101,12 @@ class ResponsesProvider:
         if self.keep_reasoning:
             request["include"] = ["reasoning.encrypted_content"]
         names = [t.name for t in tools]
-        return with_stream_retry(
-            lambda: self._stream_once(request, names, on_delta),
-            on_delta,
-            self._error,
-        )
+        with retry_notices(on_notice):
+            return with_stream_retry(
+                lambda: self._stream_once(request, names, on_delta),
+                on_delta,
+                self._error,
+            )
 
     def _error(self, exc: Exception) -> Exception:
         if isinstance(exc, openai.OpenAIError):

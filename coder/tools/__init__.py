@@ -7,6 +7,7 @@ one place where a tool's user-facing errors become an error result for the model
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import threading
 import types
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from coder.conversation import ToolCall, ToolSpec
-from coder.errors import CoderError
+from coder.errors import AgentControl, CoderError
 from coder.protocols import Approver, CommandDecision, DiffDecision
 from coder.workspace import Workspace
 
@@ -49,6 +50,19 @@ class ToolContext:
     """The repository map, when one could be built."""
     repo_map_tokens: int = 1024
     """Token budget of a rendered map."""
+    seen: dict[str, str] = field(default_factory=dict)
+    """Per file, the digest of the content the model last read or wrote."""
+    baseline: Callable[[str], str | None] = lambda path: None
+    """The digest of a file as the session found it (what the model may know unread)."""
+
+    def saw(self, path: str, data: bytes) -> None:
+        """Record that the model has seen `path` holding `data`."""
+        self.seen[path] = content_digest(data)
+
+
+def content_digest(data: bytes) -> str:
+    """git's blob id of `data`, the digest `seen` and `baseline` compare."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 class AutoApprover:
@@ -126,6 +140,12 @@ class ToolRegistry:
             return True, found.function(ctx, **arguments)
         except CoderError as exc:
             return False, f"error: {exc}"
+        except AgentControl:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one catch-all at the tool boundary
+            # A tool's failure is the model's observation, never the end of the run.
+            reason = str(exc) or type(exc).__name__
+            return False, f"error: {call.name} failed ({type(exc).__name__}): {reason}"
 
 
 def _coerce_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, Any] | str:

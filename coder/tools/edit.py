@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from coder.diff import apply_patch, parse_patch, unified_diff
 from coder.errors import WorkspaceError
-from coder.tools import ToolContext, tool
+from coder.tools import ToolContext, content_digest, tool
 
 
 @tool
@@ -31,8 +31,12 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
         raise WorkspaceError(f"is a directory: {path}")
     old = None
     if full.exists():
+        data = ctx.ws.read_bytes(path)
+        stale = _stale(ctx, ctx.ws.relative(full), data)
+        if stale:
+            raise WorkspaceError(stale)
         try:
-            old = ctx.ws.read_bytes(path).decode("utf-8")
+            old = data.decode("utf-8")
         except UnicodeDecodeError:
             raise WorkspaceError(f"{path} is not UTF-8 text; change it with apply_diff") from None
     if content and not content.endswith("\n"):
@@ -40,6 +44,23 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     if old is not None and old == content:
         return f"{path} already has exactly this content; nothing changed"
     return review_and_apply(ctx, unified_diff(ctx.ws.relative(full), old, content))
+
+
+def _stale(ctx: ToolContext, path: str, data: bytes) -> str | None:
+    """Refuse to overwrite a file that changed since the model last saw it (or that it never
+    saw): the user's or a command's change would be lost. Shows the current content."""
+    known = ctx.seen.get(path) or ctx.baseline(path)
+    if known == content_digest(data):
+        return None
+    ctx.saw(path, data)
+    why = "changed on disk since you last read it" if known else "exists and you have not read it"
+    text = data.decode("utf-8", "replace")
+    numbered = "\n".join(f"{n:>4}| {line}" for n, line in enumerate(text.splitlines(), 1))
+    return (
+        f"Not written: {path} {why} (the user or a command changed it). Nothing was "
+        f"overwritten. Its current content:\n{numbered}\n"
+        "Make your change on top of this content (write_file again, or apply_diff)."
+    )
 
 
 def review_and_apply(ctx: ToolContext, diff: str) -> str:
@@ -57,6 +78,8 @@ def review_and_apply(ctx: ToolContext, diff: str) -> str:
         if path in ctx.edited_paths:
             ctx.edited_paths.remove(path)
         ctx.edited_paths.append(path)
+        if ctx.ws.exists(path):
+            ctx.saw(path, ctx.ws.read_bytes(path))
     notes: list[str] = []
     chosen = decision.approved_hunks
     if chosen is not None and len(chosen) < total:

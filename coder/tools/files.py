@@ -1,16 +1,27 @@
-"""File tools: read_file, list_files, search (read-only, confined to the workspace)."""
+"""File tools: read_file, list_files, search (read-only, confined to the workspace).
+
+`search` uses the `regex` module, whose matching takes a timeout: a pattern that backtracks
+without end (`(a|aa)+$`) stops the search with a note instead of hanging coder, and the
+search checks for an interrupt between files.
+"""
 
 from __future__ import annotations
 
 import fnmatch
-import re
+import time
 
-from coder.errors import WorkspaceError
+import regex as re
+
+from coder.errors import Interrupted, WorkspaceError
 from coder.tools import ToolContext, tool
 
 MAX_READ_LINES = 500
 MAX_LIST = 300
 MAX_MATCHES = 80
+LINE_TIMEOUT_S = 0.5
+"""Longest one line may take to match; longer means the pattern backtracks without end."""
+SEARCH_BUDGET_S = 10.0
+"""Longest a whole search may take."""
 
 
 @tool
@@ -25,6 +36,7 @@ def read_file(
     data = ctx.ws.read_bytes(path)
     if b"\0" in data[:8000]:
         raise WorkspaceError(f"{path} is a binary file ({len(data)} bytes)")
+    ctx.saw(ctx.ws.relative(ctx.ws.resolve(path)), data)
     lines = data.decode("utf-8", errors="replace").splitlines()
     total = len(lines)
     first = max(1, start_line or 1)
@@ -86,7 +98,14 @@ def search(ctx: ToolContext, query: str, path: str | None = None, regex: bool = 
     matches: list[str] = []
     total = 0
     skipped = 0
+    stopped = ""
+    deadline = time.monotonic() + SEARCH_BUDGET_S
     for name in ctx.ws.list_files():
+        if ctx.cancel.is_set():
+            raise Interrupted("search interrupted by the user")
+        if time.monotonic() > deadline:
+            stopped = f"\n[search stopped after {SEARCH_BUDGET_S:.0f} s; narrow it with path]"
+            break
         if prefix and not (name == prefix or name.startswith(prefix.rstrip("/") + "/")):
             continue
         if ctx.ws.is_secret(name):
@@ -100,11 +119,22 @@ def search(ctx: ToolContext, query: str, path: str | None = None, regex: bool = 
         if b"\0" in data[:8000] or len(data) > 2_000_000:
             continue
         for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-            if pattern.search(line):
+            try:
+                found = pattern.search(line, timeout=LINE_TIMEOUT_S)
+            except TimeoutError:
+                stopped = (
+                    f"\n[search stopped at {name}:{number}: the pattern took over "
+                    f"{LINE_TIMEOUT_S} s on one line (it backtracks without end); simplify it]"
+                )
+                break
+            if found:
                 total += 1
                 if len(matches) < MAX_MATCHES:
                     matches.append(f"{name}:{number}: {line.strip()[:200]}")
+        if stopped:
+            break
     note = f"\n[{skipped} secret or unreadable file(s) not searched]" if skipped else ""
+    note += stopped
     if not matches:
         return f"no matches for {query!r}{note}"
     more = f"\n[… {total - MAX_MATCHES} more matches]" if total > MAX_MATCHES else ""

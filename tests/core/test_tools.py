@@ -150,6 +150,7 @@ def test_write_file_is_reviewed_as_a_diff_and_applied(ctx: ToolContext) -> None:
     approver = ScriptedApprover(DiffDecision(approved_hunks=None))
     ctx.approver = approver
     new = "def alpha():\n    return 1\n\n\ndef beta():\n    return 22\n"
+    call(ctx, "read_file", path="pkg/mod.py")
     write_file.function(ctx, "pkg/mod.py", new)
     assert (ctx.ws.root / "pkg/mod.py").read_text() == new
     assert "--- a/pkg/mod.py\n+++ b/pkg/mod.py\n" in approver.seen[0]
@@ -168,9 +169,30 @@ def test_write_file_refuses_escape(ctx: ToolContext) -> None:
 
 def test_write_file_refuses_non_utf8_file(ctx: ToolContext) -> None:
     (ctx.ws.root / "latin1.txt").write_bytes(b"caf\xe9\n")
+    call(ctx, "read_file", path="latin1.txt")
     with pytest.raises(WorkspaceError, match="not UTF-8"):
         write_file.function(ctx, "latin1.txt", "cafe\n")
     assert (ctx.ws.root / "latin1.txt").read_bytes() == b"caf\xe9\n"
+
+
+def test_write_file_never_overwrites_a_change_made_since_the_model_read_the_file(
+    ctx: ToolContext,
+) -> None:
+    call(ctx, "read_file", path="pkg/mod.py")
+    (ctx.ws.root / "pkg" / "mod.py").write_text("def alpha():\n    return 'the user'\n")
+    with pytest.raises(WorkspaceError, match="changed on disk since you last read it") as refused:
+        write_file.function(ctx, "pkg/mod.py", "def alpha():\n    return 3\n")
+    assert "return 'the user'" in str(refused.value)  # the model is shown the current content
+    assert "the user" in (ctx.ws.root / "pkg" / "mod.py").read_text()
+    write_file.function(ctx, "pkg/mod.py", "def alpha():\n    return 'the user' or 3\n")
+    assert "or 3" in (ctx.ws.root / "pkg" / "mod.py").read_text()
+
+
+def test_write_file_of_a_file_never_seen_shows_it_first(ctx: ToolContext) -> None:
+    ctx.baseline = lambda path: None  # created after the session began, never read
+    with pytest.raises(WorkspaceError, match="you have not read it"):
+        write_file.function(ctx, "pkg/mod.py", "x = 1\n")
+    assert "def beta" in (ctx.ws.root / "pkg" / "mod.py").read_text()
 
 
 def test_context_tools_see_files_written_after_the_map_was_built(ctx: ToolContext) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from coder import config
-from tests.sandbox.conftest import coder_run, events, run_command, tool_outputs
+from tests.runs import coder_run, events, run_command, tool_outputs
 
 FINISH = {"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]}
 GIVE_UP = {"text": "stop", "tool_calls": [], "repeat": True}

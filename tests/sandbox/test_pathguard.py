@@ -90,7 +90,12 @@ def test_links_that_stay_inside_still_work(git_repo: Path) -> None:
     (git_repo / "link.py").symlink_to("real/mod.py")
     ws = Workspace(git_repo)
     assert dispatch(ws, "read_file", path="alias/mod.py")[0]
-    ok, _ = dispatch(ws, "write_file", path="link.py", content="x = 2\n")
+    tools = ToolRegistry(small_model_tools())
+    ctx = ToolContext(ws=ws, approver=AutoApprover(), checks=[])
+    assert tools.dispatch(ctx, ToolCall("r", "read_file", {"path": "link.py"}))[0]
+    ok, _ = tools.dispatch(
+        ctx, ToolCall("w", "write_file", {"path": "link.py", "content": "x = 2\n"})
+    )
     assert ok and (git_repo / "real" / "mod.py").read_text() == "x = 2\n"
     assert (git_repo / "link.py").is_symlink()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from coder import config, trust
-from tests.sandbox.conftest import coder_run, events, run_command
+from tests.runs import coder_run, events, run_command
 
 FINISH = {"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]}
 

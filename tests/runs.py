@@ -1,30 +1,13 @@
-"""Helpers of the sandbox-and-trust tests: a fixture repository, `coder run` as a real
-subprocess against the scripted server, and what a run emitted."""
+"""`coder run` as a real subprocess against the scripted server, and what a run emitted."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-
-import pytest
-
-from tests.conftest import FIXTURES, git
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """The textutil fixture as a committed git repository (outside /tmp's sandbox view)."""
-    path = tmp_path / "work" / "textutil"
-    shutil.copytree(FIXTURES / "repos" / "textutil", path)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "initial")
-    return path
 
 
 def run_command(name: str, **arguments: Any) -> dict[str, Any]:

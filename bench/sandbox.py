@@ -7,13 +7,17 @@ every variant alike, and prints the median wall time per command:
 - coder off: `Workspace.run` with `--sandbox off` (coder's own pipe, reader thread, group kill);
 - coder workspace-write: `Workspace.run` in the default sandbox (bubblewrap: mount, PID, net,
   IPC, UTS and user namespaces, private /tmp and /run, status pipe);
+- coder session: the workspace-write run as a session makes it, with the undo ledger
+  snapshotting the tree before and after (its cost grows with the repository's size);
 - landlock: the plain run with a Landlock ruleset applied before exec (writes only in the
   repository and /tmp, TCP bind/connect denied where the kernel's ABI has it) — the
   alternative the sandbox was measured against: it starts no namespaces, but it cannot give
   a private /tmp, a PID namespace (nothing outliving the command) or block UDP and unix
   sockets, which is why coder uses bubblewrap.
 
-    python bench/sandbox.py [--runs 40]
+    python bench/sandbox.py [--runs 40] [--files 500] [--repo DIR]
+
+The repository is a temporary one with `--files` small files, or a copy of `--repo`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,6 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from coder.sandbox import Sandbox  # noqa: E402
+from coder.undo import Ledger  # noqa: E402
 from coder.workspace import Workspace  # noqa: E402
 
 COMMANDS = ["true", "echo hello", f"{sys.executable} -c pass"]
@@ -82,13 +88,34 @@ def landlock_preexec(writable: list[str]) -> Callable[[], None]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=40, help="runs per command and variant")
+    parser.add_argument("--files", type=int, default=500, help="files in the temporary repo")
+    parser.add_argument("--repo", type=Path, help="measure in a copy of this repository")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="coder-sandbox-bench-") as folder:
-        repo = Path(folder)
-        subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+        repo = Path(folder) / "repo"
+        if args.repo:
+            shutil.copytree(args.repo, repo, symlinks=True)
+        else:
+            for n in range(args.files):
+                path = repo / f"pkg{n % 20}" / f"mod{n}.py"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(f"def f{n}():\n    return {n}\n")
+        if not (repo / ".git").exists():
+            subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+        subprocess.run(
+            ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "bench"],
+            cwd=repo,
+            check=True,
+        )
+        files = len(
+            subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True).stdout.splitlines()
+        )
         off = Workspace(repo, Sandbox(repo, mode="off"))
         boxed = Workspace(repo, Sandbox(repo))
         boxed.sandbox.probe()
+        session = Workspace(repo, Sandbox(repo))
+        session.observer = Ledger.start(session)
         abi = landlock_abi()
         confine = landlock_preexec([str(repo), "/tmp"]) if abi else None
 
@@ -104,6 +131,7 @@ def main() -> int:
             "plain": plain,
             "coder off": off.run,
             "coder workspace-write": boxed.run,
+            "coder session": session.run,
         }
         if confine is not None:
             variants[f"landlock (ABI {abi})"] = landlock
@@ -114,7 +142,7 @@ def main() -> int:
                     start = time.perf_counter()
                     run(command)
                     times.setdefault((name, command), []).append(time.perf_counter() - start)
-    print(f"median wall time per command, {args.runs} interleaved runs each (ms)\n")
+    print(f"median wall time per command, {args.runs} interleaved runs each (ms); {files} files\n")
     names = list(variants)
     width = max(len(c) for c in COMMANDS) + 2
     print("command".ljust(width) + "".join(n.rjust(24) for n in names))
@@ -125,9 +153,11 @@ def main() -> int:
     for command in COMMANDS:
         floor = statistics.median(times[("coder off", command)])
         boxed_s = statistics.median(times[("coder workspace-write", command)])
+        ledger_s = statistics.median(times[("coder session", command)])
         print(
             f"{command}: sandbox adds {(boxed_s - floor) * 1000:.1f} ms "
-            f"({boxed_s / floor:.2f}x coder off)"
+            f"({boxed_s / floor:.2f}x coder off); "
+            f"the undo ledger {(ledger_s - boxed_s) * 1000:.1f} ms more"
         )
     return 0
 

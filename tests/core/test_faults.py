@@ -194,3 +194,15 @@ def test_entry_points_answer_bad_paths_with_one_line(tmp_path: Path, args: tuple
     )
     assert proc.returncode == 2, proc.stderr
     one_error_line(proc)
+
+
+def test_an_unreadable_repo_config_is_one_line_and_exit_2(repo: Path) -> None:
+    """Reading /proc/self/mem fails with EIO even for root: a real unreadable file."""
+    (repo / ".coder.toml").symlink_to("/proc/self/mem")
+    proc = subprocess.run(
+        [sys.executable, "-m", "coder", "run", "fix it", "--repo", str(repo)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "cannot read" in one_error_line(proc)

@@ -218,3 +218,11 @@ def test_random_user_work_before_and_after_a_run_survives_undo(repo: Path, seed:
         if name not in changed_by_user:
             assert now.get(name) == data, name
     assert "agent-made.txt" not in now or "agent-made.txt" in changed_by_user
+
+
+def test_an_ignored_file_a_diff_deletes_comes_back(repo: Path) -> None:
+    (repo / "local.cfg").write_text("the user's local settings\n")
+    ws = agent_workspace(repo)
+    ws.delete("local.cfg")
+    undo.undo(Workspace(repo))
+    assert (repo / "local.cfg").read_text() == "the user's local settings\n"

@@ -5,16 +5,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from coder.tools import Tool, ToolRegistry, default_tools, small_model_tools
+from coder.profiles.default import DefaultProfile
+from coder.profiles.small import SmallProfile
+from coder.tools import registry
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-SECTIONS = {"tools": default_tools, "small-tools": small_model_tools}
+SECTIONS = {"tools": DefaultProfile.tools, "small-tools": SmallProfile.tools}
 
 
-def table(tools: list[Tool]) -> str:
-    """The markdown table of the given tools."""
+def table(names: tuple[str, ...]) -> str:
+    """The markdown table of the named tools."""
     rows = ["| tool | parameters | what it does |", "| --- | --- | --- |"]
-    for spec in ToolRegistry(tools).specs():
+    for spec in registry(names).specs():
         props = spec.parameters["properties"]
         required = set(spec.parameters["required"])
         params = ", ".join(
@@ -33,7 +35,7 @@ def render(text: str) -> str:
         if not found:
             raise SystemExit(f"README.md lacks the marker {start}")
         _, _, tail = rest.partition(end)
-        text = f"{head}{start}\n{table(tools())}\n{end}{tail}"
+        text = f"{head}{start}\n{table(tools)}\n{end}{tail}"
     return text
 
 

@@ -8,6 +8,11 @@ solved / total, median seconds, prompt and completion tokens per task.
 
     python bench/local_eval.py [--only NAME ...] [--timeout 420] [--logs DIR]
 
+The same tasks through an OpenAI-compatible server (e.g. `python -m llama_cpp.server
+--model ….gguf --n_ctx 16384`), with a profile:
+    python bench/local_eval.py --base-url http://127.0.0.1:8010/v1 --model qwen2.5-coder-1.5b \
+        --profile auto
+
 To compare the embedded model's edit protocols on first answers alone:
     CODER_LOCAL_PROTOCOL=json python bench/local_eval.py --max-turns 1
     CODER_LOCAL_PROTOCOL=blocks python bench/local_eval.py --max-turns 1
@@ -92,11 +97,11 @@ def judge(work: Path) -> bool:
 
 
 def run_coder(
-    issue: str, work: Path, timeout: float, max_turns: int, log: Path | None
+    issue: str, work: Path, timeout: float, max_turns: int, log: Path | None, via: list[str]
 ) -> tuple[int, list[dict[str, object]], float]:
     """Run `coder run` headless; returns (exit code, JSONL events, seconds)."""
     command = [sys.executable, "-m", "coder", "run", issue, "--repo", str(work)]
-    command += ["--api", "local", "--json", "--max-turns", str(max_turns)]
+    command += [*via, "--json", "--max-turns", str(max_turns)]
     stderr = log.open("w") if log else subprocess.DEVNULL
     started = time.monotonic()
     proc = subprocess.Popen(
@@ -124,14 +129,16 @@ def run_coder(
     return code, events, seconds
 
 
-def evaluate(task: Path, timeout: float, max_turns: int, logs: Path | None) -> TaskResult:
+def evaluate(
+    task: Path, timeout: float, max_turns: int, logs: Path | None, via: list[str]
+) -> TaskResult:
     """Run and judge one task."""
     issue = (task / "ISSUE.md").read_text(encoding="utf-8").strip()
     with tempfile.TemporaryDirectory(prefix=f"coder-bench-{task.name}-") as tmp:
         work = Path(tmp) / task.name
         prepare(task, work)
         log = logs / f"{task.name}.log" if logs else None
-        code, events, seconds = run_coder(issue, work, timeout, max_turns, log)
+        code, events, seconds = run_coder(issue, work, timeout, max_turns, log, via)
         restore_tests(task, work)
         solved = judge(work)
     usage = [e for e in events if e.get("type") == "usage"]
@@ -194,7 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--logs", type=Path, help="keep each run's stderr and JSONL here")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--base-url", help="an OpenAI-compatible server instead of --api local")
+    parser.add_argument("--model", help="the model name to ask the server for")
+    parser.add_argument("--profile", choices=["auto", "default", "small"], help="coder's profile")
     args = parser.parse_args(argv)
+    via = ["--base-url", args.base_url] if args.base_url else ["--api", "local"]
+    via += ["--model", args.model] if args.model else []
+    via += ["--profile", args.profile] if args.profile else []
     tasks = sorted(p for p in args.tasks.iterdir() if (p / "ISSUE.md").is_file())
     if args.only:
         tasks = [t for t in tasks if t.name in set(args.only)]
@@ -202,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         args.logs.mkdir(parents=True, exist_ok=True)
     results = []
     for task in tasks:
-        result = evaluate(task, args.timeout, args.max_turns, args.logs)
+        result = evaluate(task, args.timeout, args.max_turns, args.logs, via)
         results.append(result)
         print(
             f"# {result.name}: {'solved' if result.solved else 'not solved'} "

@@ -1,7 +1,8 @@
 """The project's checks: detect sensible default commands, run them, trim their output.
 
 A check passes when its command exits 0. What the model sees of a failure is trimmed to
-the failing part (pytest's FAILURES section and summary, else head and tail).
+the failing part (pytest's FAILURES section and summary, else head and tail). A
+`CheckRunner` is handed to the agent, the tools and the profiles: the one way to run them.
 """
 
 from __future__ import annotations
@@ -13,26 +14,14 @@ import shlex
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from coder.sandbox import SandboxState
+from coder.errors import Interrupted
+from coder.results import CheckRun
 from coder.workspace import Workspace, head_tail
 
 MAX_FAILURE_CHARS = 6000
 
-
-@dataclass(frozen=True)
-class CheckRun:
-    """One check command's outcome."""
-
-    command: str
-    passed: bool
-    exit_code: int
-    output: str
-    """Trimmed output, as shown to the model."""
-    seconds: float
-    sandbox: SandboxState | None = None
-    """What confined the command."""
+__all__ = ["CheckRun", "CheckRunner", "describe_runs", "detect", "failing_count"]
 
 
 def _python_test_command() -> str:
@@ -95,7 +84,10 @@ def run_check(
     if result.timed_out:
         output += f"\n[check timed out after {timeout_s:.0f} s]"
     text = head_tail(output.strip(), 2000) if passed else trim_failure(output)
-    return CheckRun(command, passed, result.exit_code, text, result.seconds, result.sandbox)
+    failing = 0 if passed else failing_tests(text)
+    return CheckRun(
+        command, passed, result.exit_code, text, result.seconds, result.sandbox, failing
+    )
 
 
 _FAILED_LINE = re.compile(r"^(FAILED|ERROR) (\S+)", re.M)
@@ -119,10 +111,9 @@ def failing_count(runs: list[CheckRun]) -> int | None:
     for run in runs:
         if run.passed:
             continue
-        count = failing_tests(run.output)
-        if count is None:
+        if run.failing is None:
             return None
-        total += count
+        total += run.failing
     return total
 
 
@@ -135,3 +126,38 @@ def describe_runs(runs: list[CheckRun]) -> str:
         verdict = "PASSED" if run.passed else f"FAILED (exit code {run.exit_code})"
         parts.append(f"$ {run.command}\n{verdict}" + ("" if run.passed else f"\n{run.output}"))
     return "\n\n".join(parts)
+
+
+class CheckRunner:
+    """Runs the project's check commands in the workspace; reports each run as it ends."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        commands: list[str],
+        timeout_s: float = 600.0,
+        cancel: threading.Event | None = None,
+        on_output: Callable[[str], None] = lambda text: None,
+        on_result: Callable[[CheckRun], None] = lambda run: None,
+    ) -> None:
+        self.ws = ws
+        self.commands = commands
+        """The check commands, in order (the TUI's /checks replaces them)."""
+        self.timeout_s = timeout_s
+        self.cancel = cancel or threading.Event()
+        self.on_output = on_output
+        self.on_result = on_result
+
+    def run(self, quiet: bool = False) -> list[CheckRun]:
+        """Every check command's run, in order; `quiet` runs stream and report nothing
+        (a profile's trial runs). Raises Interrupted when the user interrupts."""
+        runs = []
+        for command in self.commands:
+            output = None if quiet else self.on_output
+            run = run_check(self.ws, command, self.timeout_s, on_output=output, cancel=self.cancel)
+            if self.cancel.is_set():
+                raise Interrupted("Interrupted by the user.")
+            if not quiet:
+                self.on_result(run)
+            runs.append(run)
+        return runs

@@ -58,6 +58,11 @@ def _agent_options(parser: argparse.ArgumentParser) -> None:
         help="what asks before running (headless default: full-auto)",
     )
     parser.add_argument(
+        "--profile",
+        choices=["auto", "default", "small"],
+        help="model-size profile (default: auto, decided from the model)",
+    )
+    parser.add_argument(
         "--sandbox",
         choices=["workspace-write", "read-only", "off"],
         help="what confines the model's commands (default: workspace-write)",

@@ -21,6 +21,7 @@ APIS = ("chat", "responses", "local", "auto")
 EFFORTS = ("low", "medium", "high")
 APPROVAL_MODES = ("suggest", "auto-edit", "full-auto")
 SANDBOX_MODES = ("workspace-write", "read-only", "off")
+PROFILES = ("auto", "default", "small")
 UNTRUSTED_KEYS = (
     "base_url", "api_key", "checks", "allowed_commands", "approval", "sandbox",
     "sandbox_network", "env_passthrough", "model_path",
@@ -64,6 +65,8 @@ class Settings:
     """Longest one model call may take, retries included, before the run stops (exit 3)."""
     max_repeats: int = 3
     """The same tool call with the same arguments this many times in a row is refused."""
+    profile: str = "auto"
+    """Model-size profile: auto (decide from the model), default or small."""
     repo_map_tokens: int | None = None
     """Repo-map budget in tokens; None picks one from the model's context window."""
     model_path: Path | None = None
@@ -162,11 +165,15 @@ def _coerce(values: dict[str, Any], origin: str) -> dict[str, Any]:
             isinstance(out[name], bool) or not isinstance(out[name], (int, float)) or out[name] <= 0
         ):
             raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a positive number")
-    for name in ("model", "base_url", "api_key", "api", "reasoning_effort", "approval", "sandbox"):
+    for name in (
+        "model", "base_url", "api_key", "api", "reasoning_effort", "approval", "sandbox", "profile"
+    ):  # fmt: skip
         if name in out and out[name] is not None and not isinstance(out[name], str):
             raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a string")
     if "sandbox_network" in out and not isinstance(out["sandbox_network"], bool):
         raise ConfigError(f"{origin}: sandbox-network must be true or false")
+    if out.get("profile") is not None and out["profile"] not in PROFILES:
+        raise ConfigError(f"{origin}: profile must be one of {', '.join(PROFILES)}")
     if out.get("sandbox") is not None and out["sandbox"] not in SANDBOX_MODES:
         raise ConfigError(f"{origin}: sandbox must be one of {', '.join(SANDBOX_MODES)}")
     if "model_path" in out and out["model_path"] is not None:

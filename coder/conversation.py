@@ -2,16 +2,20 @@
 
 Order is fixed (system → repo map → task → turns…) and items are only appended, so each
 request's prompt extends the previous one: that is what makes prefix caching and local KV
-reuse work. Compaction is the one operation that rewrites history, and it lives here.
+reuse work. Compaction is the one operation that rewrites history, and it lives here. All
+state a provider or a profile keeps rides in the items (`UserText.data`,
+`AssistantTurn.provider_items`), so a conversation written to disk (`to_dict`) and read back
+(`from_dict`) carries on exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Section = Literal["system", "repo_map", "task", "turns"]
+TextKind = Literal["text", "hint", "steer", "retry", "state"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,12 @@ class UserText:
     """Text from the user side: the repo map, the task, check feedback, steering."""
 
     text: str
+    kind: TextKind = "text"
+    """What it is: text (the task, the map, a follow-up), hint (after an answer without a
+    call), steer (the user's guidance), retry (a profile's message that stands for failed
+    attempts), state (where the work stands, left by compaction)."""
+    data: dict[str, Any] | None = None
+    """A profile's record that travels with the item (e.g. the files a retry was built on)."""
     role: Literal["user"] = "user"
 
 
@@ -59,6 +69,8 @@ class AssistantTurn:
     calls_in_text: bool = False
     """True when the tool calls were parsed from `text` (no native tool calling): the
     provider then sends this turn back as plain text and its results as user messages."""
+    provider_items: tuple[dict[str, Any], ...] = ()
+    """What the provider must send back with this turn (Responses reasoning items)."""
     role: Literal["assistant"] = "assistant"
 
 
@@ -69,10 +81,24 @@ class ToolResultItem:
     call_id: str
     name: str
     output: str
+    status: str = "ok"
+    """ok, error, finish_refused or finished (coder.results.ToolStatus)."""
+    failing: int | None = None
+    """Failing tests, when the call ran the checks and their output says."""
     role: Literal["tool"] = "tool"
 
 
 Item = SystemText | UserText | AssistantTurn | ToolResultItem
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What one compaction removed."""
+
+    items: int
+    """Whole items dropped (old turns)."""
+    characters: int
+    """Characters removed in all."""
 
 
 @dataclass
@@ -118,6 +144,10 @@ class Conversation:
         head = [x for x in (self.system, self.repo_map, self.task) if x is not None]
         return [*head, *self.turns]
 
+    def head(self) -> list[Item]:
+        """The stable prefix: system prompt, repo map and task."""
+        return [x for x in (self.system, self.repo_map, self.task) if x is not None]
+
     def last_assistant(self) -> AssistantTurn | None:
         """The most recent model turn, if any."""
         for item in reversed(self.turns):
@@ -142,17 +172,79 @@ class Conversation:
             self.compactions += 1
         return removed
 
+    def drop_old_turns(self, keep_last: int, state: str) -> Compaction:
+        """Drop every turn but the last `keep_last` model turns (with their results) and put
+        `state` — where the work stands — in their place. The stable prefix is kept."""
+        starts = [i for i, item in enumerate(self.turns) if isinstance(item, AssistantTurn)]
+        if len(starts) <= keep_last:
+            return Compaction(0, 0)
+        cut = starts[len(starts) - keep_last] if keep_last else len(self.turns)
+        old = self.turns[:cut]
+        kept = [item for item in old if isinstance(item, UserText) and item.kind == "retry"][-1:]
+        removed = sum(_size(item) for item in old) - sum(_size(item) for item in kept)
+        note = UserText(state, kind="state")
+        self.turns = [*kept, note, *self.turns[cut:]]
+        self.compactions += 1
+        return Compaction(len(old) - len(kept), max(removed - len(state), 0))
+
     def char_count(self) -> int:
         """Rough size of the conversation in characters (for budget estimates)."""
-        total = 0
-        for item in self.items():
-            if isinstance(item, ToolResultItem):
-                total += len(item.output)
-            elif isinstance(item, AssistantTurn):
-                total += len(item.text) + sum(len(str(c.arguments)) for c in item.tool_calls)
-            else:
-                total += len(item.text)
-        return total
+        return sum(_size(item) for item in self.items())
+
+    # ---- on disk -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The conversation as plain JSON-able data."""
+        return {
+            "system": _item_dict(self.system),
+            "repo_map": _item_dict(self.repo_map),
+            "task": _item_dict(self.task),
+            "turns": [_item_dict(item) for item in self.turns],
+            "compactions": self.compactions,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Conversation:
+        """A conversation read back from `to_dict`'s data."""
+        system, repo_map, task = (_item(data.get(k)) for k in ("system", "repo_map", "task"))
+        return cls(
+            system=system if isinstance(system, SystemText) else None,
+            repo_map=repo_map if isinstance(repo_map, UserText) else None,
+            task=task if isinstance(task, UserText) else None,
+            turns=[item for item in map(_item, data.get("turns", [])) if item is not None],
+            compactions=int(data.get("compactions", 0)),
+        )
+
+
+def _size(item: Item) -> int:
+    if isinstance(item, ToolResultItem):
+        return len(item.output)
+    if isinstance(item, AssistantTurn):
+        return len(item.text) + sum(len(str(c.arguments)) for c in item.tool_calls)
+    return len(item.text)
+
+
+def _item_dict(item: Item | None) -> dict[str, Any] | None:
+    return None if item is None else asdict(item)
+
+
+def _item(data: dict[str, Any] | None) -> Item | None:
+    if not data:
+        return None
+    role = data.get("role")
+    fields = {k: v for k, v in data.items() if k != "role"}
+    if role == "system":
+        return SystemText(**fields)
+    if role == "user":
+        return UserText(**fields)
+    if role == "tool":
+        return ToolResultItem(**fields)
+    if role == "assistant":
+        calls = tuple(ToolCall(**call) for call in fields.pop("tool_calls", []))
+        usage = TokenUsage(**fields.pop("usage", {}))
+        items = tuple(fields.pop("provider_items", ()))
+        return AssistantTurn(tool_calls=calls, usage=usage, provider_items=items, **fields)
+    return None
 
 
 @dataclass(frozen=True)

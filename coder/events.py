@@ -44,6 +44,10 @@ class SessionStarted(Event):
     checkpoint: str | None = None
     sandbox: dict[str, Any] | None = None
     """What confines commands: {"mode", "backend", "network"}."""
+    profile: str = "default"
+    """The model-size profile: default or small."""
+    profile_reason: str = ""
+    """Why that profile (a flag, the embedded model, the model's size)."""
     type: Literal["session_started"] = "session_started"
     ts: float = field(default_factory=_now)
 
@@ -98,6 +102,10 @@ class ToolResult(Event):
     output: str
     sandbox: dict[str, Any] | None = None
     """Set when the call ran a command: what confined it."""
+    status: str = "ok"
+    """ok, error, finish_refused or finished."""
+    failing: int | None = None
+    """Failing tests, when the call ran the checks and their output says."""
     type: Literal["tool_result"] = "tool_result"
     ts: float = field(default_factory=_now)
 
@@ -130,6 +138,17 @@ class Usage(Event):
     total_completion_tokens: int
     cost_usd: float | None
     type: Literal["usage"] = "usage"
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Compacted(Event):
+    """Old turns gave way to a note of where the work stands, to fit the context window."""
+
+    dropped_items: int
+    removed_characters: int
+    context_window: int | None
+    type: Literal["compacted"] = "compacted"
     ts: float = field(default_factory=_now)
 
 

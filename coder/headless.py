@@ -16,11 +16,14 @@ from types import FrameType
 from typing import TextIO
 
 from coder import config, trust, undo
+from coder.approval import CommandDecision, DiffDecision
+from coder.diff import Patch
 from coder.errors import UsageError
 from coder.events import (
     AssistantDelta,
     AssistantMessage,
     CheckResult,
+    Compacted,
     Event,
     Finished,
     Notice,
@@ -30,7 +33,7 @@ from coder.events import (
     Usage,
 )
 from coder.policy import needs_asking
-from coder.protocols import CommandDecision, DiffDecision, FanOutSink
+from coder.protocols import FanOutSink
 from coder.textsafe import json_line, printable
 from coder.workspace import Workspace
 
@@ -83,6 +86,7 @@ class ProgressSink:
                 confined = f"{sandbox.get('mode')} ({sandbox.get('backend')}, {network})"
             return (
                 f"coder: {event.model} ({event.provider}) in {event.repo}\n"
+                f"profile: {event.profile} ({event.profile_reason})\n"
                 f"checks: {checks} [{event.checks_source}]\nsandbox: {confined}\n"
                 f"checkpoint: {event.checkpoint}"
             )
@@ -102,6 +106,11 @@ class ProgressSink:
             return (
                 f"  turn {event.turn}: {event.prompt_tokens} prompt "
                 f"({event.cached_tokens} cached), {event.completion_tokens} completion{cost}"
+            )
+        if isinstance(event, Compacted):
+            return (
+                f"  compacted: {event.dropped_items} old item(s), {event.removed_characters} "
+                f"characters, to fit a context of {event.context_window} tokens"
             )
         if isinstance(event, Notice):
             return f"{event.level}: {event.message}"
@@ -124,11 +133,11 @@ class HeadlessApprover:
     def __init__(self, mode: str, allowed: tuple[str, ...], ask: TextIO | None) -> None:
         self.mode, self.allowed, self.ask = mode, allowed, ask
 
-    def review_diff(self, diff: str) -> DiffDecision:
+    def review_diff(self, patch: Patch) -> DiffDecision:
         """full-auto and auto-edit apply; suggest asks on the terminal."""
         if self.mode != "suggest":
             return DiffDecision(approved_hunks=None)
-        if self._yes(f"{printable(diff)}\nApply this diff? [y/N] "):
+        if self._yes(f"{printable(patch.text)}\nApply this diff? [y/N] "):
             return DiffDecision(approved_hunks=None)
         return DiffDecision(approved_hunks=frozenset(), comment="declined by the user")
 
@@ -162,6 +171,7 @@ def _flags(args: argparse.Namespace) -> dict[str, object]:
             "sandbox",
             "sandbox_network",
             "trust",
+            "profile",
         )
     }
     if getattr(args, "checks", None):

@@ -1,18 +1,20 @@
-"""The seams of the agent: Provider, Approver and EventSink.
+"""The seams of the agent: Provider, Profile and EventSink (and `coder.approval.Approver`).
 
 These are what contributors read first. The agent receives one of each through its
 constructor and never builds them itself; it never knows who is watching (headless JSONL,
-stderr progress, or the TUI).
+stderr progress, or the TUI), nor how large the model is: what differs for a small model
+lives behind `Profile`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-from coder.conversation import AssistantTurn, Conversation, ToolSpec
+from coder.conversation import AssistantTurn, Conversation, ToolSpec, UserText
 from coder.events import Event
+from coder.results import CheckRun, ModelInfo, Sampling
 
 
 class Provider(Protocol):
@@ -20,6 +22,8 @@ class Provider(Protocol):
 
     model: str
     """The model name shown to the user and in events."""
+    context_window: int | None
+    """Tokens the model takes in one request, when known (the agent compacts before it)."""
 
     def complete(
         self,
@@ -27,52 +31,77 @@ class Provider(Protocol):
         tools: list[ToolSpec],
         on_delta: Callable[[str], None],
         on_notice: Callable[[str], None] = lambda message: None,
+        sampling: Sampling | None = None,
     ) -> AssistantTurn:
         """Send the whole conversation and return the model's next turn.
 
-        Streams text fragments to `on_delta` as they arrive, and says what the user should
-        know while waiting (a retry after HTTP 429, its wait) to `on_notice`. Tool calls
-        come back parsed, whether the model made them natively or wrote them as text.
-        Never changes `conversation`. Raises `ContextOverflow` when the endpoint says the
-        conversation is too long, and `ProviderError` when the model cannot be reached or
-        keeps failing.
+        `tools` are declared to the model natively (an empty list declares none). Streams
+        text fragments to `on_delta` as they arrive, and says what the user should know
+        while waiting (a retry after HTTP 429, its wait) to `on_notice`; follows what it
+        supports of `sampling`. Tool calls come back parsed, whether the model made them
+        natively or wrote them as `<tool_call>` text. Never changes `conversation`. Raises
+        `ContextOverflow` when the conversation is too long for the model, and
+        `ProviderError` when the model cannot be reached or keeps failing.
         """
         ...
 
-
-@dataclass(frozen=True)
-class DiffDecision:
-    """The user's answer to a proposed diff."""
-
-    approved_hunks: frozenset[int] | None
-    """Indices (in diff order, 0-based across files) of hunks to apply; None means all."""
-    edited_diff: str | None = None
-    """When the user edited the diff, the text to apply instead (all of it is applied)."""
-    comment: str = ""
-    """Feedback for the model (why hunks were rejected, what to do instead)."""
-    edited_hunks: frozenset[int] = field(default_factory=frozenset)
-    """Indices of hunks the user changed before approving."""
-
-
-@dataclass(frozen=True)
-class CommandDecision:
-    """The user's answer to a proposed shell command."""
-
-    approved: bool
-    comment: str = ""
-    always: tuple[str, ...] = ()
-    """Allow-list entries the user chose to remember for this repository ("always allow")."""
-
-
-class Approver(Protocol):
-    """Decides whether a diff or a command may run; the approval mode lives behind this."""
-
-    def review_diff(self, diff: str) -> DiffDecision:
-        """Review a unified diff the model wants to apply; return which hunks to apply."""
+    def model_info(self) -> ModelInfo:
+        """What is known of the model (its size and context), asking its server if needed."""
         ...
 
-    def confirm_command(self, command: str) -> CommandDecision:
-        """Confirm a shell command the model wants to run in the working tree."""
+
+@dataclass(frozen=True)
+class View:
+    """What the provider is sent for the next turn, and how to sample it."""
+
+    conversation: Conversation
+    sampling: Sampling | None = None
+    native_tools: bool = True
+    """Declare the tools natively (False: the system prompt describes them)."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A profile's reaction to a `finish` the checks refused."""
+
+    runs: list[CheckRun]
+    """The checks' runs after the reaction (all passing: the run is finished after all)."""
+    note: str = ""
+    """What the reaction did, for the model (e.g. hunks taken back)."""
+    follow_up: UserText | None = None
+    """An item to append after the refusal (e.g. the small profile's retry message)."""
+
+
+class Profile(Protocol):
+    """Everything that depends on the model's size: the agent loop itself never does."""
+
+    name: str
+    """default or small."""
+    tools: tuple[str, ...]
+    """The registry tools offered to the model, by name."""
+    prompt_variant: str | None
+    """Prompt file variant (`system.small.md`…), None for the plain prompts."""
+    repo_map_tokens: int
+    """Budget of the repository map shown before the task."""
+
+    def head(self, task: str, checks: str, tools: list[ToolSpec]) -> tuple[str, UserText]:
+        """The system prompt and the task item that open a conversation."""
+        ...
+
+    def view(self, conversation: Conversation) -> View:
+        """The conversation the provider sees next (never `conversation` changed in place)."""
+        ...
+
+    def interpret(self, turn: AssistantTurn, tools: list[ToolSpec]) -> AssistantTurn:
+        """The model's answer as tool calls (a small model's code blocks become edits)."""
+        ...
+
+    def no_calls(self, turn: AssistantTurn, conversation: Conversation) -> UserText:
+        """What the model is told after an answer without a usable tool call."""
+        ...
+
+    def finish_refused(self, runs: list[CheckRun], conversation: Conversation) -> Refusal:
+        """React to the checks refusing `finish` (narrow the edit, note the attempt, …)."""
         ...
 
 

@@ -18,9 +18,9 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from coder.errors import SandboxError
+from coder.results import SandboxState
 from coder.secrets import private_dir, secret_variable
 
 MODES = ("workspace-write", "read-only", "off")
@@ -68,27 +68,6 @@ NON_INTERACTIVE = {
     "PIP_NO_INPUT": "1",
 }
 """Nothing a command starts waits for a person: no editor, no pager, no password prompt."""
-
-
-@dataclass(frozen=True)
-class SandboxState:
-    """What confines commands, as events and the run report show it."""
-
-    mode: str
-    backend: str
-    """bubblewrap, or none."""
-    network: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form carried by events."""
-        return {"mode": self.mode, "backend": self.backend, "network": self.network}
-
-    def describe(self) -> str:
-        """One line for people."""
-        if self.mode == "off":
-            return "off (commands run unconfined)"
-        network = "network allowed" if self.network else "no network"
-        return f"{self.mode} ({self.backend}, {network})"
 
 
 @dataclass(frozen=True)

@@ -9,21 +9,24 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from coder import checkpoints, prompts
+from coder import checkpoints, profiles, prompts
 from coder import undo as undo_ledger
 from coder.agent import Agent, AgentConfig, Outcome
-from coder.checks import detect
+from coder.approval import Approver
+from coder.checks import CheckRunner, detect
 from coder.config import Settings
-from coder.conversation import Conversation, SystemText, TokenUsage, UserText
-from coder.events import Notice, SessionStarted, ToolOutput
-from coder.protocols import Approver, EventSink, Provider
+from coder.conversation import Conversation, TokenUsage, UserText
+from coder.events import CheckResult, Notice, SessionStarted, ToolOutput
+from coder.meter import Meter
+from coder.protocols import EventSink, Provider
 from coder.providers import get_provider
 from coder.repomap import RepoMap, focus_terms
+from coder.results import CheckRun
 from coder.sandbox import Sandbox, refused_passthrough
 from coder.secrets import Redactor
 from coder.sinks import RedactingSink
 from coder.textsafe import valid_utf8
-from coder.tools import ToolContext, ToolRegistry, default_tools, small_model_tools
+from coder.tools import ToolContext, registry
 from coder.undo import Ledger
 from coder.workspace import Workspace
 
@@ -60,42 +63,60 @@ class Session:
         checkpoints.latest(self.workspace)  # refuses a non-git directory before any work
         sandbox.probe()  # a sandbox that cannot start refuses the session, loudly
         if settings.checks:
-            self.checks, self.checks_source = list(settings.checks), settings.checks_source
+            commands, self.checks_source = list(settings.checks), settings.checks_source
         else:
-            self.checks, reason = detect(self.workspace)
+            commands, reason = detect(self.workspace)
             self.checks_source = f"detected: {reason}"
         self.provider = provider
-        self.variant = "small" if settings.provider_name == "local" else None
         self.conversation = Conversation(clean=self._clean)
-        self.conversation.set_section("system", SystemText(prompts.render("system", self.variant)))
         self.ledger: Ledger | None = None
         """What the agent changed this session (and the checkpoint it started from)."""
         self._started = False
-        small = self.variant == "small"
-        self.repo_map_tokens = settings.repo_map_tokens or (1024 if small else 4096)
         self.map = RepoMap(self.workspace)
+        cancel = threading.Event()
+        self.checks = CheckRunner(
+            self.workspace,
+            commands,
+            settings.check_timeout_s,
+            cancel,
+            on_output=lambda text: sink.emit(ToolOutput(self.ctx.call_id, text)),
+            on_result=self._check_result,
+        )
         self.ctx = ToolContext(
             ws=self.workspace,
             approver=approver,
             checks=self.checks,
             command_timeout_s=settings.command_timeout_s,
-            check_timeout_s=settings.check_timeout_s,
             on_output=lambda call_id, text: sink.emit(ToolOutput(call_id, text)),
-            cancel=threading.Event(),
+            cancel=cancel,
             repo_map=self.map,
-            repo_map_tokens=self.repo_map_tokens,
         )
+        local = settings.provider_name == "local"
+        info = None if local or settings.profile != "auto" else provider.model_info()
+        name, self.profile_reason = profiles.choose(settings.profile, local, info)
+        self.profile = profiles.build(name, self.ctx, settings.repo_map_tokens)
+        self.repo_map_tokens = self.ctx.repo_map_tokens = self.profile.repo_map_tokens
         config = AgentConfig(
             max_turns=settings.max_turns,
             model_timeout_s=settings.model_timeout_s,
             max_repeats=settings.max_repeats,
-            prompt_variant=self.variant,
-            check_after_edit=small,
-            narrow_failed_edits=small,
         )
-        tools = ToolRegistry(small_model_tools() if small else default_tools())
+        self.meter = Meter(self._price)
         self.agent = Agent(
-            provider, tools, self.ctx, sink, self.conversation, config, price=self._price
+            provider,
+            self.profile,
+            registry(self.profile.tools),
+            self.ctx,
+            sink,
+            self.conversation,
+            config,
+            self.meter,
+        )
+
+    def _check_result(self, run: CheckRun) -> None:
+        sandbox = run.sandbox.to_dict() if run.sandbox else None
+        self.sink.emit(
+            CheckResult(run.command, run.passed, run.exit_code, run.output, run.seconds, sandbox)
         )
 
     def _clean(self, text: str) -> str:
@@ -120,15 +141,17 @@ class Session:
                     repo=str(self.workspace.root),
                     model=self.provider.model,
                     provider=self.settings.provider_name,
-                    checks=self.checks,
+                    checks=list(self.checks.commands),
                     checks_source=self.checks_source,
                     checkpoint=self.ledger.checkpoint.ref,
                     sandbox=self.workspace.sandbox.state.to_dict(),
+                    profile=self.profile.name,
+                    profile_reason=self.profile_reason,
                 )
             )
             for warning in self._warnings():
                 self.sink.emit(Notice(warning, "warning"))
-            if not self.checks:
+            if not self.checks.commands:
                 self.sink.emit(
                     Notice("no checks: finish will be accepted without tests", "warning")
                 )
@@ -157,7 +180,7 @@ class Session:
         if self.map.notice:
             self.sink.emit(Notice(self.map.notice, "warning"))
         if text.strip():
-            body = prompts.render("repo_map", self.variant, repo_map=text)
+            body = prompts.render("repo_map", self.profile.prompt_variant, repo_map=text)
             self.conversation.set_section("repo_map", UserText(body))
 
     def repo_map(self, focus: list[str] | None = None) -> str:
@@ -216,14 +239,16 @@ class Session:
 
     def set_checks(self, commands: list[str]) -> None:
         """Replace the check commands."""
-        self.checks[:] = commands
+        self.checks.commands[:] = commands
         self.checks_source = "user"
 
     @property
     def usage_totals(self) -> UsageTotals:
         """Tokens and cost so far."""
-        prompt, completion, cached = self.agent.totals
-        return UsageTotals(prompt, completion, cached, self.agent.cost)
+        meter = self.meter
+        return UsageTotals(
+            meter.prompt_tokens, meter.completion_tokens, meter.cached_tokens, meter.cost
+        )
 
 
 def build_session(settings: Settings, sink: EventSink, approver: Approver) -> Session:

@@ -24,7 +24,8 @@ from coder.errors import SandboxError, WorkspaceError
 from coder.gitsafe import git_command
 from coder.journal import Change, Journal
 from coder.pathguard import PathGuard, split
-from coder.sandbox import Sandbox, SandboxState
+from coder.results import SandboxState
+from coder.sandbox import Sandbox
 from coder.secrets import is_secret_path
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]")

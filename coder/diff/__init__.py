@@ -13,6 +13,7 @@ from coder.diff.parse import FilePatch, Hunk, Patch, PatchParseError, parse_patc
 from coder.workspace import Workspace
 
 __all__ = [
+    "apply_parsed",
     "FilePatch",
     "Hunk",
     "HunkResult",

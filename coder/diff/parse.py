@@ -101,6 +101,8 @@ class Patch:
     """A parsed diff: files in diff order."""
 
     files: list[FilePatch]
+    text: str = ""
+    """The diff as it was given (what a reviewer reads)."""
 
     @property
     def hunks(self) -> list[Hunk]:
@@ -462,7 +464,7 @@ def parse_patch(text: str) -> Patch:
             files.append(_file_patch(pfile, raw, old, new, positions))
     if not files:
         raise PatchParseError("no diff found (expected --- / +++ file headers and @@ hunks)")
-    return Patch(files)
+    return Patch(files, text)
 
 
 def _file_patch(

@@ -29,7 +29,9 @@ from coder.conversation import (
     UserText,
 )
 from coder.errors import ConfigError, ContextOverflow, ProviderError
-from coder.providers.text_tool_calls import format_tool_result, loads_lenient, parse_tool_calls
+from coder.providers.usage import model_info as table_entry
+from coder.results import ModelInfo, Sampling
+from coder.text_tool_calls import format_tool_result, loads_lenient, parse_tool_calls
 
 T = TypeVar("T")
 
@@ -212,6 +214,45 @@ def broken_twice(exc: Exception, client: openai.OpenAI) -> ProviderError:
     return ProviderError(_one_line(f"model at {where} failed twice mid-answer: {exc}", None))
 
 
+def probe_model(client: openai.OpenAI, model: str) -> ModelInfo:
+    """What the server says of `model` (`GET /v1/models`): its id and, where the server
+    tells (llama.cpp's meta), parameters and training context. Never raises."""
+    try:
+        listing = client.with_options(timeout=5.0, max_retries=0).models.list()
+        entries = [entry.model_dump() for entry in listing.data]
+    except (openai.OpenAIError, ValueError, TypeError):
+        return ModelInfo(model)
+    entry = next((e for e in entries if e.get("id") == model), entries[0] if entries else {})
+    meta = entry.get("meta") or {}
+    params = meta.get("n_params")
+    parameters_b = float(params) / 1e9 if isinstance(params, (int, float)) and params else None
+    context = meta.get("n_ctx") or meta.get("n_ctx_train")
+    name = model if entry.get("id") in (None, model) else f"{model} ({entry.get('id')})"
+    source = "the server's model list"
+    return ModelInfo(name, parameters_b, context if isinstance(context, int) else None, source)
+
+
+def known_context(settings: Settings) -> int | None:
+    """The context window the user configured, or the model table's."""
+    if settings.context_window:
+        return settings.context_window
+    entry = table_entry(settings.model_name)
+    value = entry.get("context_window") if entry else None
+    return int(value) if isinstance(value, int) else None
+
+
+def sampling_options(sampling: Sampling | None, custom_server: bool) -> dict[str, Any]:
+    """Request fields for `sampling` (top_k only for servers that take it)."""
+    if sampling is None:
+        return {}
+    options: dict[str, Any] = {"temperature": sampling.temperature}
+    if sampling.seed is not None:
+        options["seed"] = sampling.seed
+    if sampling.top_k and custom_server:
+        options["extra_body"] = {"top_k": sampling.top_k}
+    return options
+
+
 def parse_arguments(raw: str | None) -> dict[str, Any]:
     """A tool call's JSON arguments as a dict ({} when empty or unparseable)."""
     if not raw or not raw.strip():
@@ -233,6 +274,8 @@ class ChatProvider:
         self.reasoning_effort = settings.reasoning_effort
         timeout_s = min(timeout_s, settings.model_timeout_s)
         self.client = make_client(settings, timeout_s, max_retries)
+        self.custom_server = bool(settings.base_url)
+        self.context_window = known_context(settings)
         # OpenAI groups cached prompts by this key; other servers may reject unknown fields.
         self.cache_key = None if settings.base_url else f"coder-{uuid.uuid4().hex[:16]}"
 
@@ -241,12 +284,20 @@ class ChatProvider:
         """The provider for `settings` (model, base URL, key, reasoning effort)."""
         return cls(settings)
 
+    def model_info(self) -> ModelInfo:
+        """What the server says of the model (see `probe_model`)."""
+        info = probe_model(self.client, self.model)
+        if self.context_window is None and info.context_window:
+            self.context_window = info.context_window
+        return info
+
     def complete(
         self,
         conversation: Conversation,
         tools: list[ToolSpec],
         on_delta: Callable[[str], None],
         on_notice: Callable[[str], None] = lambda message: None,
+        sampling: Sampling | None = None,
     ) -> AssistantTurn:
         """Stream one answer to the whole conversation; see `coder.protocols.Provider`."""
         request: dict[str, Any] = {
@@ -254,6 +305,7 @@ class ChatProvider:
             "messages": chat_messages(conversation),
             "stream": True,
             "stream_options": {"include_usage": True},
+            **sampling_options(sampling, self.custom_server),
         }
         if tools:
             request["tools"] = [

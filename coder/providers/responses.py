@@ -30,19 +30,21 @@ from coder.providers.chat import (
     READ_TIMEOUT_S,
     StreamBroken,
     broken_twice,
+    known_context,
     make_client,
     mark_mid_stream,
     parse_arguments,
+    probe_model,
     provider_error,
     retry_notices,
     with_stream_retry,
 )
-from coder.providers.text_tool_calls import format_tool_result, parse_tool_calls
+from coder.results import ModelInfo, Sampling
+from coder.text_tool_calls import format_tool_result, parse_tool_calls
 
 _ENDED = {"response.completed", "response.incomplete"}
 _REASONING_MODEL = re.compile(r"^(openai/)?(o\d|gpt-5|codex)")
 """Models whose reasoning items are worth carrying between turns (others reject the option)."""
-TurnKey = tuple[str, tuple[str, ...]]
 
 
 class ResponsesProvider:
@@ -57,18 +59,21 @@ class ResponsesProvider:
         self.model = settings.model_name
         self.reasoning_effort = settings.reasoning_effort
         self.client = make_client(settings, min(timeout_s, settings.model_timeout_s), max_retries)
+        self.context_window = known_context(settings)
         self.cache_key = f"coder-{uuid.uuid4().hex[:16]}"
         """One prompt-cache key per provider, i.e. per session."""
         self.keep_reasoning = bool(settings.reasoning_effort or _REASONING_MODEL.match(self.model))
         """Ask for encrypted reasoning and send it back: with store=False that is the only way
         a reasoning model keeps its chain of thought across tool calls."""
-        self.reasoning: dict[TurnKey, list[dict[str, Any]]] = {}
-        """Reasoning items of each turn this provider returned, to resend before that turn."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ResponsesProvider:
         """The provider for `settings` (model, base URL, key, reasoning effort)."""
         return cls(settings)
+
+    def model_info(self) -> ModelInfo:
+        """What the server says of the model (see `probe_model`)."""
+        return probe_model(self.client, self.model)
 
     def complete(
         self,
@@ -76,11 +81,12 @@ class ResponsesProvider:
         tools: list[ToolSpec],
         on_delta: Callable[[str], None],
         on_notice: Callable[[str], None] = lambda message: None,
+        sampling: Sampling | None = None,
     ) -> AssistantTurn:
         """Stream one answer to the whole conversation; see `coder.protocols.Provider`."""
         request: dict[str, Any] = {
             "model": self.model,
-            "input": response_input(conversation, self.reasoning),
+            "input": response_input(conversation),
             "stream": True,
             "store": False,
             "prompt_cache_key": self.cache_key,
@@ -100,6 +106,8 @@ class ResponsesProvider:
             request["reasoning"] = {"effort": self.reasoning_effort}
         if self.keep_reasoning:
             request["include"] = ["reasoning.encrypted_content"]
+        if sampling is not None and not self.keep_reasoning:  # reasoning models take none
+            request["temperature"] = sampling.temperature
         names = [t.name for t in tools]
         with retry_notices(on_notice):
             return with_stream_retry(
@@ -144,19 +152,13 @@ class ResponsesProvider:
         if not ended:
             raise StreamBroken("the stream ended before response.completed")
         full = "".join(text)
+        items = tuple(reasoning)  # sent back before this turn: it lives in the conversation
         if calls:
-            turn = AssistantTurn(text=full, tool_calls=tuple(calls), usage=usage)
-        else:
-            in_text = tuple(parse_tool_calls(full, tool_names))
-            turn = AssistantTurn(full, in_text, usage, calls_in_text=bool(in_text))
-        if reasoning:
-            self.reasoning[turn_key(turn)] = reasoning
-        return turn
-
-
-def turn_key(turn: AssistantTurn) -> TurnKey:
-    """What identifies a turn when it comes back in the conversation."""
-    return turn.text, tuple(call.id for call in turn.tool_calls)
+            return AssistantTurn(full, tuple(calls), usage, provider_items=items)
+        in_text = tuple(parse_tool_calls(full, tool_names))
+        return AssistantTurn(
+            full, in_text, usage, calls_in_text=bool(in_text), provider_items=items
+        )
 
 
 def _usage(usage: Any) -> TokenUsage:
@@ -171,10 +173,10 @@ def _usage(usage: Any) -> TokenUsage:
 
 
 def response_input(
-    conversation: Conversation, reasoning: dict[TurnKey, list[dict[str, Any]]] | None = None
+    conversation: Conversation,
 ) -> list[dict[str, Any]]:
     """The conversation as Responses input items (messages, function calls and outputs),
-    each model turn preceded by its reasoning items when `reasoning` has them.
+    each model turn preceded by the reasoning items it carries.
 
     A turn whose calls were written as text goes back as a plain assistant message, and its
     results as user messages, because the server never saw those call ids.
@@ -196,7 +198,7 @@ def response_input(
                 )
         else:
             text_mode = item.calls_in_text
-            items.extend((reasoning or {}).get(turn_key(item), []))
+            items.extend(item.provider_items)
             if item.text:
                 items.append({"type": "message", "role": "assistant", "content": item.text})
             if not item.calls_in_text:

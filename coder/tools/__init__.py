@@ -1,8 +1,8 @@
 """The tool registry: typed functions whose JSON schema comes from signature and docstring.
 
-A tool is a plain function `(ctx: ToolContext, arg: type, …) -> str`. Its docstring's first
-line describes it; lines of the form `name: text` describe parameters. `dispatch` is the
-one place where a tool's user-facing errors become an error result for the model.
+A tool is a plain function `(ctx: ToolContext, arg: type, …) -> str | ToolOutcome`. Its
+docstring's first line describes it; lines of the form `name: text` describe parameters.
+`dispatch` is the one place where a tool's errors become an error outcome for the model.
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from coder.approval import Approver, CommandDecision, DiffDecision
+from coder.checks import CheckRunner
 from coder.conversation import ToolCall, ToolSpec
+from coder.diff import Patch
 from coder.errors import AgentControl, CoderError
-from coder.protocols import Approver, CommandDecision, DiffDecision
+from coder.results import ToolOutcome
 from coder.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -33,23 +36,23 @@ class ToolContext:
 
     ws: Workspace
     approver: Approver
-    checks: list[str]
-    """Check commands run by run_checks and finish."""
+    checks: CheckRunner
+    """The project's checks (run_checks and finish run them)."""
     command_timeout_s: float = 120.0
-    check_timeout_s: float = 600.0
     on_output: Callable[[str, str], None] = lambda call_id, text: None
     """Receives live output chunks of a running command, with the tool call's id."""
     cancel: threading.Event = field(default_factory=threading.Event)
     call_id: str = ""
     """Id of the call being executed (set by dispatch)."""
-    run_check_commands: Callable[[], str] | None = None
-    """Runs the checks, emits their results and returns the text for the model."""
     edited_paths: list[str] = field(default_factory=list)
     """Files changed by edit tools this session, most recent last."""
+    originals: dict[str, str | None] = field(default_factory=dict)
+    """Each file's text before the edit tools first changed it since the last reset
+    (None: it did not exist); what a small model's failed attempt is narrowed against."""
     repo_map: RepoMap | None = None
     """The repository map, when one could be built."""
     repo_map_tokens: int = 1024
-    """Token budget of a rendered map."""
+    """Token budget of a rendered map (the profile's)."""
     seen: dict[str, str] = field(default_factory=dict)
     """Per file, the digest of the content the model last read or wrote."""
     baseline: Callable[[str], str | None] = lambda path: None
@@ -68,7 +71,7 @@ def content_digest(data: bytes) -> str:
 class AutoApprover:
     """Approves every diff and command: headless full-auto mode and tests."""
 
-    def review_diff(self, diff: str) -> DiffDecision:
+    def review_diff(self, patch: Patch) -> DiffDecision:
         """Apply every hunk."""
         return DiffDecision(approved_hunks=None)
 
@@ -82,7 +85,7 @@ class Tool:
     """A registered tool: its spec for the model and the function that runs it."""
 
     spec: ToolSpec
-    function: Callable[..., str]
+    function: Callable[..., str | ToolOutcome]
 
 
 def _json_type(annotation: Any) -> tuple[str, bool]:
@@ -94,7 +97,7 @@ def _json_type(annotation: Any) -> tuple[str, bool]:
     return _JSON_TYPES[annotation], False
 
 
-def tool(function: Callable[..., str]) -> Tool:
+def tool(function: Callable[..., str | ToolOutcome]) -> Tool:
     """Build a Tool from a function's signature and docstring."""
     doc = inspect.getdoc(function) or ""
     lines = doc.splitlines()
@@ -127,25 +130,29 @@ class ToolRegistry:
         """The specs offered to the model, in registration order."""
         return [t.spec for t in self.tools.values()]
 
-    def dispatch(self, ctx: ToolContext, call: ToolCall) -> tuple[bool, str]:
-        """Run a call; returns (ok, text for the model). Control exceptions propagate."""
+    def dispatch(self, ctx: ToolContext, call: ToolCall) -> ToolOutcome:
+        """Run a call; returns its outcome for the model. Control exceptions propagate."""
         found = self.tools.get(call.name)
         if found is None:
-            return False, f"error: unknown tool {call.name!r}; available: {', '.join(self.tools)}"
+            known = ", ".join(self.tools)
+            return ToolOutcome("error", f"error: unknown tool {call.name!r}; available: {known}")
         arguments = _coerce_arguments(found.spec, call.arguments)
         if isinstance(arguments, str):
-            return False, f"error: {arguments}"
+            return ToolOutcome("error", f"error: {arguments}")
         ctx.call_id = call.id
         try:
-            return True, found.function(ctx, **arguments)
+            result = found.function(ctx, **arguments)
         except CoderError as exc:
-            return False, f"error: {exc}"
+            return ToolOutcome("error", f"error: {exc}")
         except AgentControl:
             raise
         except Exception as exc:  # noqa: BLE001 - the one catch-all at the tool boundary
             # A tool's failure is the model's observation, never the end of the run.
             reason = str(exc) or type(exc).__name__
-            return False, f"error: {call.name} failed ({type(exc).__name__}): {reason}"
+            return ToolOutcome(
+                "error", f"error: {call.name} failed ({type(exc).__name__}): {reason}"
+            )
+        return result if isinstance(result, ToolOutcome) else ToolOutcome("ok", result)
 
 
 def _coerce_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, Any] | str:
@@ -176,8 +183,8 @@ def _coerce_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, An
     return out
 
 
-def default_tools() -> list[Tool]:
-    """The tool contract offered to models (README documents it)."""
+def all_tools() -> list[Tool]:
+    """Every tool there is; a profile names those it offers (README documents them)."""
     from coder.tools import checks, context, edit, files, shell
 
     return [
@@ -188,21 +195,14 @@ def default_tools() -> list[Tool]:
         context.find_symbol,
         context.find_references,
         edit.apply_diff,
+        edit.write_file,
         shell.run,
         checks.run_checks,
         checks.finish,
     ]
 
 
-def small_model_tools() -> list[Tool]:
-    """Fewer tools, and whole-file writes instead of diffs: what a 1.5B model handles best."""
-    from coder.tools import checks, edit, files
-
-    return [
-        files.read_file,
-        files.list_files,
-        files.search,
-        edit.write_file,
-        checks.run_checks,
-        checks.finish,
-    ]
+def registry(names: tuple[str, ...] | list[str]) -> ToolRegistry:
+    """The registry of the named tools, in the order given."""
+    by_name = {t.spec.name: t for t in all_tools()}
+    return ToolRegistry([by_name[name] for name in names])

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from coder.checks import describe_runs, failing_count
 from coder.errors import FinishRequested
+from coder.results import ToolOutcome
 from coder.tools import ToolContext, tool
 
 
 @tool
-def run_checks(ctx: ToolContext) -> str:
+def run_checks(ctx: ToolContext) -> ToolOutcome:
     """Run the project's checks (tests, linters); returns pass/fail and the failure output."""
-    if ctx.run_check_commands is None:
-        return "no checks are configured"
-    return ctx.run_check_commands()
+    runs = ctx.checks.run()
+    return ToolOutcome("ok", describe_runs(runs), failing_count(runs))
 
 
 @tool

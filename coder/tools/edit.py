@@ -6,8 +6,8 @@ diff engine applies only the hunks it approved.
 
 from __future__ import annotations
 
-from coder.diff import apply_patch, parse_patch, unified_diff
-from coder.errors import WorkspaceError
+from coder.diff import Patch, apply_parsed, parse_patch, unified_diff
+from coder.errors import CoderError, WorkspaceError
 from coder.tools import ToolContext, content_digest, tool
 
 
@@ -64,16 +64,20 @@ def _stale(ctx: ToolContext, path: str, data: bytes) -> str | None:
 
 
 def review_and_apply(ctx: ToolContext, diff: str) -> str:
-    """Ask the approver about `diff`, apply what it approved, and describe it for the model."""
+    """Parse `diff` once, ask the approver about it, apply what it approved, and describe it
+    for the model."""
     patch = parse_patch(diff)
-    decision = ctx.approver.review_diff(diff)
-    text = decision.edited_diff if decision.edited_diff is not None else diff
-    select = None if decision.edited_diff is not None else decision.approved_hunks
+    decision = ctx.approver.review_diff(patch)
+    if decision.edited_diff is not None:
+        applied, select = parse_patch(decision.edited_diff), None
+    else:
+        applied, select = patch, decision.approved_hunks
     total = len(patch.hunks)
     if select is not None and not select:
         comment = f" The user said: {decision.comment}" if decision.comment else ""
         return f"The user rejected all {total} hunk(s); nothing was applied.{comment}"
-    result = apply_patch(text, ctx.ws, select=select)
+    _remember_originals(ctx, applied)
+    result = apply_parsed(applied, ctx.ws, select=select)
     for path in result.written:
         if path in ctx.edited_paths:
             ctx.edited_paths.remove(path)
@@ -94,6 +98,17 @@ def review_and_apply(ctx: ToolContext, diff: str) -> str:
     if decision.comment:
         notes.append(f"The user said: {decision.comment}")
     return "\n".join([result.feedback(), *notes])
+
+
+def _remember_originals(ctx: ToolContext, patch: Patch) -> None:
+    """Keep each file's text before its first edit (what a failed attempt is narrowed to)."""
+    for path in {name for fp in patch.files for name in (fp.source_path, fp.path)}:
+        if path in ctx.originals or path == "/dev/null":
+            continue
+        try:
+            ctx.originals[path] = ctx.ws.read_text(path) if ctx.ws.exists(path) else None
+        except CoderError:
+            pass  # a refused path: the patch will say so
 
 
 def _numbers(indices: list[int]) -> str:

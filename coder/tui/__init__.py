@@ -27,6 +27,7 @@ _FLAGS = (
     "sandbox",
     "sandbox_network",
     "trust",
+    "profile",
 )
 
 

@@ -35,7 +35,8 @@ from coder.tui.screens.trust import TrustScreen
 from coder.tui.widgets.prompt_input import PromptInput
 
 if TYPE_CHECKING:
-    from coder.protocols import Approver, EventSink
+    from coder.approval import Approver
+    from coder.protocols import EventSink
     from coder.session import Session
 
 SessionFactory = Callable[["Settings", "EventSink", "Approver"], "Session"]

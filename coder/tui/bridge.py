@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual.message import Message
 
 from coder import trust
+from coder.approval import CommandDecision, DiffDecision
+from coder.diff import Patch
 from coder.events import AssistantDelta, Event, ToolOutput
 from coder.policy import entries_to_remember, needs_asking
-from coder.protocols import CommandDecision, DiffDecision
 from coder.sinks import redact_event
 from coder.textsafe import printable
 
@@ -119,14 +120,14 @@ class TuiApprover:
         self.mode = APPROVAL_MODES[(APPROVAL_MODES.index(self.mode) + 1) % len(APPROVAL_MODES)]
         return self.mode
 
-    def review_diff(self, diff: str) -> DiffDecision:
+    def review_diff(self, patch: Patch) -> DiffDecision:
         """Approve everything unless in suggest mode; otherwise ask hunk by hunk."""
         if self.mode != "suggest":
             return DiffDecision(approved_hunks=None)
         from coder.tui.screens.review import ReviewScreen
 
         cancelled = DiffDecision(frozenset(), comment="The user stopped the review.")
-        return self._ask(lambda: ReviewScreen(diff), cancelled)
+        return self._ask(lambda: ReviewScreen(patch), cancelled)
 
     def confirm_command(self, command: str) -> CommandDecision:
         """Run without asking in full-auto or when allow-listed; else ask."""

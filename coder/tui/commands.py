@@ -125,7 +125,7 @@ def _checks(host: CommandHost, arg: str) -> Reply:
     session = host.get_session()
     command = arg.strip()
     if not command:
-        shown = ", ".join(session.checks) or "none"
+        shown = ", ".join(session.checks.commands) or "none"
         return Reply(f"checks: {shown} ({session.checks_source})", kind="notice")
     session.set_checks([command])
     host.checks_changed([command])

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from coder import config
+from coder.checks import CheckRunner
 from coder.conversation import ToolCall
 from coder.tools import AutoApprover, ToolContext, ToolRegistry, tool
 from coder.workspace import Workspace
@@ -160,9 +161,11 @@ def test_an_unexpected_error_inside_a_tool_becomes_its_result(git_repo: Path) ->
         """
         return str(1 / len(value))
 
-    ctx = ToolContext(ws=Workspace(git_repo), approver=AutoApprover(), checks=[])
-    ok, text = ToolRegistry([explode]).dispatch(ctx, ToolCall("c", "explode", {"value": ""}))
-    assert not ok and text == "error: explode failed (ZeroDivisionError): division by zero"
+    ws = Workspace(git_repo)
+    ctx = ToolContext(ws=ws, approver=AutoApprover(), checks=CheckRunner(ws, []))
+    outcome = ToolRegistry([explode]).dispatch(ctx, ToolCall("c", "explode", {"value": ""}))
+    assert outcome.status == "error"
+    assert outcome.text == "error: explode failed (ZeroDivisionError): division by zero"
 
 
 def test_coder_map_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:

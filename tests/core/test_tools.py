@@ -6,11 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from coder.approval import DiffDecision
+from coder.checks import CheckRunner
 from coder.conversation import ToolCall
+from coder.diff import Patch
 from coder.errors import WorkspaceError
-from coder.protocols import DiffDecision
+from coder.profiles.default import DefaultProfile
 from coder.repomap import RepoMap
-from coder.tools import AutoApprover, ToolContext, ToolRegistry, default_tools
+from coder.tools import AutoApprover, ToolContext, registry
 from coder.tools.edit import write_file
 from coder.workspace import Workspace
 
@@ -21,15 +24,17 @@ def ctx(git_repo: Path) -> ToolContext:
     (git_repo / "pkg" / "mod.py").write_text(
         "def alpha():\n    return 1\n\n\ndef beta():\n    return 2\n"
     )
-    return ToolContext(ws=Workspace(git_repo), approver=AutoApprover(), checks=[])
+    ws = Workspace(git_repo)
+    return ToolContext(ws=ws, approver=AutoApprover(), checks=CheckRunner(ws, []))
 
 
 def call(ctx: ToolContext, tool_name: str, **arguments: object) -> tuple[bool, str]:
-    return ToolRegistry(default_tools()).dispatch(ctx, ToolCall("c1", tool_name, arguments))
+    outcome = registry(DefaultProfile.tools).dispatch(ctx, ToolCall("c1", tool_name, arguments))
+    return outcome.ok, outcome.text
 
 
 def test_contract_names_and_parameters() -> None:
-    specs = {s.name: s.parameters for s in ToolRegistry(default_tools()).specs()}
+    specs = {s.name: s.parameters for s in registry(DefaultProfile.tools).specs()}
     assert {name: sorted(p["properties"]) for name, p in specs.items()} == {
         "read_file": ["end_line", "path", "start_line"],
         "list_files": ["path", "pattern"],
@@ -91,8 +96,8 @@ class ScriptedApprover(AutoApprover):
         self.decision = decision
         self.seen: list[str] = []
 
-    def review_diff(self, diff: str) -> DiffDecision:
-        self.seen.append(diff)
+    def review_diff(self, patch: Patch) -> DiffDecision:
+        self.seen.append(patch.text)
         return self.decision
 
 

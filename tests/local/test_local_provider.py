@@ -1,4 +1,5 @@
-"""The embedded model through the Provider interface: real llama.cpp, real weights."""
+"""The embedded model through the Provider interface and the small profile: real llama.cpp,
+real weights."""
 
 from __future__ import annotations
 
@@ -8,38 +9,53 @@ from pathlib import Path
 
 import pytest
 
-from coder import prompts
 from coder.config import Settings
-from coder.conversation import Conversation, SystemText, ToolResultItem, ToolSpec, UserText
-from coder.errors import UsageError
+from coder.conversation import Conversation, SystemText, ToolResultItem, UserText
+from coder.errors import ContextOverflow, UsageError
+from coder.profiles.small import SmallProfile
 from coder.providers.local import LocalProvider
-from coder.tools import small_model_tools
+from coder.tools import registry
 from tests.local.conftest import require_model
+from tests.profiles.conftest import small_profile
 
 pytestmark = pytest.mark.local_model
 
-TOOLS: list[ToolSpec] = [tool.spec for tool in small_model_tools()]
+SPECS = registry(SmallProfile.tools).specs()
 
 
 @pytest.fixture(scope="module")
-def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProvider]:
+def provider() -> Iterator[LocalProvider]:
     """One loaded model for the module (loading takes seconds, prefill takes longer)."""
-    model = require_model()
-    repo = tmp_path_factory.mktemp("repo")
-    (repo / "greet.py").write_text('def greet(name):\n    return "Hello " + name\n')
-    yield LocalProvider(model, repo, n_ctx=4096, max_new_tokens=256)
+    yield LocalProvider(require_model(), n_ctx=4096, max_new_tokens=256)
 
 
-def _conversation(task: str) -> Conversation:
+@pytest.fixture
+def profile(tmp_path: Path) -> SmallProfile:
+    (tmp_path / "greet.py").write_text('def greet(name):\n    return "Hello " + name\n')
+    return small_profile(tmp_path)
+
+
+def _conversation(profile: SmallProfile, task: str) -> Conversation:
     conversation = Conversation()
-    conversation.set_section("system", SystemText(prompts.render("system", "small")))
-    conversation.set_section("task", UserText(prompts.render("task", "small", task=task)))
+    system, item = profile.head(task, "none", SPECS)
+    conversation.set_section("system", SystemText(system))
+    conversation.set_section("task", item)
     return conversation
 
 
-def test_an_issue_comes_back_as_a_file_write_then_finish(provider: LocalProvider) -> None:
-    conversation = _conversation("greet() must end its greeting with an exclamation mark.")
-    turn = provider.complete(conversation, TOOLS, lambda text: None)
+def _turn(
+    provider: LocalProvider, profile: SmallProfile, conversation: Conversation, deltas: list[str]
+):  # type: ignore[no-untyped-def]
+    view = profile.view(conversation)
+    turn = provider.complete(view.conversation, [], deltas.append, sampling=view.sampling)
+    return profile.interpret(turn, SPECS)
+
+
+def test_an_issue_comes_back_as_a_file_write_then_finish(
+    provider: LocalProvider, profile: SmallProfile
+) -> None:
+    conversation = _conversation(profile, "greet() must end its greeting with an exclamation mark.")
+    turn = _turn(provider, profile, conversation, [])
     assert turn.calls_in_text
     assert [call.name for call in turn.tool_calls] == ["write_file", "finish"]
     write = turn.tool_calls[0].arguments
@@ -48,16 +64,16 @@ def test_an_issue_comes_back_as_a_file_write_then_finish(provider: LocalProvider
 
 
 def test_later_turns_prefill_only_their_new_tokens(
-    provider: LocalProvider, caplog: pytest.LogCaptureFixture
+    provider: LocalProvider, profile: SmallProfile, caplog: pytest.LogCaptureFixture
 ) -> None:
-    conversation = _conversation("Make greet() end its greeting with an exclamation mark.")
+    conversation = _conversation(profile, "Make greet() end its greeting with an exclamation mark.")
     deltas: list[str] = []
-    first = provider.complete(conversation, TOOLS, deltas.append)
+    first = _turn(provider, profile, conversation, deltas)
     assert "".join(deltas) == first.text
     conversation.append(first)
     conversation.append(ToolResultItem("call_1", "read_file", "1: def greet(name):"))
     with caplog.at_level(logging.INFO, logger="coder.local"):
-        second = provider.complete(conversation, TOOLS, lambda text: None)
+        second = _turn(provider, profile, conversation, [])
     earlier = first.usage.prompt_tokens + first.usage.completion_tokens
     assert second.usage.cached_tokens >= earlier
     prefilled = second.usage.prompt_tokens - second.usage.cached_tokens
@@ -65,13 +81,16 @@ def test_later_turns_prefill_only_their_new_tokens(
     assert f"prefilled {prefilled}, reused {second.usage.cached_tokens}" in caplog.text
 
 
-def test_a_conversation_beyond_the_context_is_compacted(provider: LocalProvider) -> None:
-    conversation = _conversation("Summarise the tool outputs in one word.")
+def test_a_conversation_beyond_the_context_is_refused_unchanged(provider: LocalProvider) -> None:
+    conversation = Conversation()
+    conversation.set_section("system", SystemText("Be brief."))
+    conversation.set_section("task", UserText("Summarise the tool outputs in one word."))
     for n in range(12):
         conversation.append(ToolResultItem(f"call_{n}", "run", "line of output\n" * 120))
-    turn = provider.complete(conversation, TOOLS, lambda text: None)
-    assert conversation.compactions >= 1
-    assert turn.usage.prompt_tokens + 256 <= provider.n_ctx
+    before = conversation.to_dict()
+    with pytest.raises(ContextOverflow, match="does not fit"):
+        provider.complete(conversation, [], lambda text: None)
+    assert conversation.to_dict() == before  # the agent compacts; the provider never does
 
 
 def test_missing_weights_are_a_usage_error_naming_the_install_command(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from coder.providers.text_tool_calls import format_tool_result, loads_lenient, parse_tool_calls
+from coder.text_tool_calls import format_tool_result, loads_lenient, parse_tool_calls
 
 TOOLS = ("read_file", "apply_diff", "run", "finish", "list_files")
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from coder.checks import CheckRunner
 from coder.conversation import ToolCall
 from coder.diff import apply_patch, unified_diff
 from coder.repomap import RepoMap
-from coder.tools import AutoApprover, ToolContext, ToolRegistry, default_tools, small_model_tools
+from coder.tools import AutoApprover, ToolContext, ToolRegistry, all_tools, registry
 from coder.workspace import Workspace
 from tests.conftest import git
 
@@ -29,9 +30,12 @@ def outside(tmp_path: Path) -> Path:
 
 
 def dispatch(ws: Workspace, tool: str, **arguments: object) -> tuple[bool, str]:
-    tools = ToolRegistry([*default_tools(), *small_model_tools()])
-    ctx = ToolContext(ws=ws, approver=AutoApprover(), checks=[], repo_map=RepoMap(ws))
-    return tools.dispatch(ctx, ToolCall("c1", tool, arguments))
+    tools = ToolRegistry(all_tools())
+    ctx = ToolContext(
+        ws=ws, approver=AutoApprover(), checks=CheckRunner(ws, []), repo_map=RepoMap(ws)
+    )
+    outcome = tools.dispatch(ctx, ToolCall("c1", tool, arguments))
+    return outcome.ok, outcome.text
 
 
 def escapes(git_repo: Path, outside: Path) -> dict[str, str]:
@@ -90,13 +94,13 @@ def test_links_that_stay_inside_still_work(git_repo: Path) -> None:
     (git_repo / "link.py").symlink_to("real/mod.py")
     ws = Workspace(git_repo)
     assert dispatch(ws, "read_file", path="alias/mod.py")[0]
-    tools = ToolRegistry(small_model_tools())
-    ctx = ToolContext(ws=ws, approver=AutoApprover(), checks=[])
-    assert tools.dispatch(ctx, ToolCall("r", "read_file", {"path": "link.py"}))[0]
-    ok, _ = tools.dispatch(
+    tools = registry(("read_file", "write_file"))
+    ctx = ToolContext(ws=ws, approver=AutoApprover(), checks=CheckRunner(ws, []))
+    assert tools.dispatch(ctx, ToolCall("r", "read_file", {"path": "link.py"})).ok
+    written = tools.dispatch(
         ctx, ToolCall("w", "write_file", {"path": "link.py", "content": "x = 2\n"})
     )
-    assert ok and (git_repo / "real" / "mod.py").read_text() == "x = 2\n"
+    assert written.ok and (git_repo / "real" / "mod.py").read_text() == "x = 2\n"
     assert (git_repo / "link.py").is_symlink()
 
 

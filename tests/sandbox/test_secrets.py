@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 
 from coder import undo
+from coder.checks import CheckRunner
 from coder.conversation import ToolCall
 from coder.diff import unified_diff
+from coder.profiles.default import DefaultProfile
 from coder.repomap import RepoMap
 from coder.secrets import Redactor, is_secret_path
-from coder.tools import AutoApprover, ToolContext, ToolRegistry, default_tools
+from coder.tools import AutoApprover, ToolContext, registry
 from coder.undo import Ledger
 from coder.workspace import Workspace
 from tests.conftest import git
@@ -85,8 +87,10 @@ def test_the_sessions_own_secret_values_are_redacted() -> None:
 
 
 def tool(ws: Workspace, name: str, **arguments: object) -> tuple[bool, str]:
-    ctx = ToolContext(ws=ws, approver=AutoApprover(), checks=[], repo_map=RepoMap(ws))
-    return ToolRegistry(default_tools()).dispatch(ctx, ToolCall("c", name, arguments))
+    checks = CheckRunner(ws, [])
+    ctx = ToolContext(ws=ws, approver=AutoApprover(), checks=checks, repo_map=RepoMap(ws))
+    outcome = registry(DefaultProfile.tools).dispatch(ctx, ToolCall("c", name, arguments))
+    return outcome.ok, outcome.text
 
 
 def test_file_tools_and_search_refuse_secret_files(git_repo: Path) -> None:

@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
-from coder.protocols import CommandDecision
+from coder.approval import CommandDecision
 from coder.textsafe import printable
 
 KEY_HINTS = "y run it · n don't run · r don't run, with a comment for the model"

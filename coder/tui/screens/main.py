@@ -14,6 +14,7 @@ from coder.events import (
     AssistantDelta,
     AssistantMessage,
     CheckResult,
+    Compacted,
     Event,
     Finished,
     Notice,
@@ -110,6 +111,12 @@ class MainScreen(Screen[None]):
             await transcript.add_notice(
                 f"model {event.model} via {event.provider} · checks: {checks} "
                 f"({event.checks_source})"
+            )
+        elif isinstance(event, Compacted):
+            await transcript.add_notice(
+                f"compacted the conversation: {event.dropped_items} old item(s) and "
+                f"{event.removed_characters} characters gave way to a note of where the work "
+                f"stands (context {event.context_window} tokens)"
             )
         elif isinstance(event, Notice):
             await transcript.add_notice(event.message, event.level)

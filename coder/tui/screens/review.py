@@ -21,8 +21,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
-from coder.diff.parse import FilePatch, Hunk, Patch, parse_patch
-from coder.protocols import DiffDecision
+from coder.approval import DiffDecision
+from coder.diff.parse import FilePatch, Hunk, Patch
 from coder.tui.widgets.diff_view import DiffView
 
 _HEADER = re.compile(r"^@@+\s*-(\d+)(?:,\d+)?\s+\+(\d+)(?:,\d+)?\s*@@+ ?(.*)$")
@@ -130,10 +130,9 @@ class ReviewScreen(ModalScreen[DiffDecision]):
     ReviewScreen #comment.-visible { display: block; }
     """
 
-    def __init__(self, diff: str) -> None:
+    def __init__(self, patch: Patch) -> None:
         super().__init__()
-        self.diff = diff
-        self.patch = parse_patch(diff)
+        self.patch = patch
         self.hunks = self.patch.hunks
         self.decisions = ["pending"] * len(self.hunks)
         self.edited: dict[int, str] = {}

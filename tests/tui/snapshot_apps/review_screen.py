@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from coder.config import Settings
+from coder.diff import parse_patch
 from coder.tui import make_app
 from coder.tui.app import CoderApp
 from coder.tui.screens.review import ReviewScreen
@@ -17,7 +18,7 @@ app = make_app(Settings(repo=Path("/home/user/stats"), model="scripted-model", a
 
 async def open_review(app: CoderApp) -> None:
     """Push the review as the approver would."""
-    app.push_screen(ReviewScreen(DIFF))
+    app.push_screen(ReviewScreen(parse_patch(DIFF)))
 
 
 if __name__ == "__main__":

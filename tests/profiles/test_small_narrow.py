@@ -1,7 +1,8 @@
 """Narrowing a refused attempt: hunks whose take-back makes fewer tests fail are dropped.
 
-The agent tests run a real Session against the scripted OpenAI-compatible server, with real
-pytest checks in a real git repository.
+The session tests run a real Session with the small profile (as a small model behind a
+server gets it) against the scripted OpenAI-compatible server, with real pytest checks in a
+real git repository; the same attempt under the default profile is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from coder.agent import Outcome
 from coder.config import load
 from coder.events import Event, ToolResult
-from coder.narrow import narrow
+from coder.profiles.small.narrow import narrow
 from coder.providers import get_provider
 from coder.session import Session
 from coder.tools import AutoApprover
@@ -51,46 +52,50 @@ def _diff(repo: Path) -> str:
     return "".join(difflib.unified_diff(old, new, "a/textutil.py", "b/textutil.py"))
 
 
-def _run(repo: Path, scripted_server: Any, narrowing: bool) -> tuple[Outcome, _Events, Any]:
-    server = scripted_server(
-        [
-            {
-                "tool_calls": [
-                    {"name": "apply_diff", "arguments": {"diff": _diff(repo)}},
-                    {"name": "finish", "arguments": {"summary": "fixed"}},
-                ]
-            },
-            {"text": "I give up.", "tool_calls": [], "repeat": True},
-        ]
-    )
-    flags = {"base_url": server.base_url, "model": "m", "checks": [CHECK], "max_turns": 2}
+def _run(repo: Path, scripted_server: Any, profile: str) -> tuple[Outcome, _Events, Any]:
+    if profile == "small":  # a small model writes the whole file as a code block
+        answer = {"text": f"textutil.py\n```python\n{FIX_AND_NEEDLESS_BREAK}```\n"}
+    else:
+        answer = {
+            "tool_calls": [
+                {"name": "apply_diff", "arguments": {"diff": _diff(repo)}},
+                {"name": "finish", "arguments": {"summary": "fixed"}},
+            ]
+        }
+    server = scripted_server([answer, {"text": "I give up.", "tool_calls": [], "repeat": True}])
+    flags = {
+        "base_url": server.base_url,
+        "model": "m",
+        "checks": [CHECK],
+        "max_turns": 2,
+        "profile": profile,
+    }
     settings = load(flags, repo=repo)
     events = _Events()
     session = Session(settings, events, AutoApprover(), get_provider(settings))
-    session.agent.config.narrow_failed_edits = narrowing
     return session.run("slugify drops capitals"), events, server
 
 
 def test_a_needless_breaking_hunk_is_taken_back_and_the_run_passes(
-    textutil: Path, scripted_server: Any
+    repo: Path, scripted_server: Any
 ) -> None:
-    outcome, events, server = _run(textutil, scripted_server, narrowing=True)
+    outcome, events, server = _run(repo, scripted_server, "small")
 
     assert outcome.status == "passed"
     assert len(server.received) == 1  # the checks found the bad hunk, not another model turn
-    text = (textutil / "textutil.py").read_text()
+    text = (repo / "textutil.py").read_text()
     assert "title.lower()" in text and ORIGINAL_COUNT in text
     finish = [e for e in events.seen if isinstance(e, ToolResult) and e.name == "finish"]
     assert "Took back your change at textutil.py line 14" in finish[-1].output
 
 
-def test_without_narrowing_the_same_attempt_is_refused(
-    textutil: Path, scripted_server: Any
+def test_under_the_default_profile_the_same_attempt_is_refused(
+    repo: Path, scripted_server: Any
 ) -> None:
-    outcome, _, _ = _run(textutil, scripted_server, narrowing=False)
+    outcome, _, _ = _run(repo, scripted_server, "default")
 
     assert outcome.status == "budget_exhausted"
-    assert 'text.split(" ")' in (textutil / "textutil.py").read_text()
+    assert 'text.split(" ")' in (repo / "textutil.py").read_text()
 
 
 def _files(current: dict[str, str]) -> tuple[Any, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coder.providers.local_edits import edits_from_text, file_diff, infer_target, merge_python
+from coder.profiles.small.edits import edits_from_text, file_diff, infer_target, merge_python
 
 STACK = '''"""A stack."""
 

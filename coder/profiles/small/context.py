@@ -1,0 +1,79 @@
+"""The files a small model sees with the issue: a 1.5B model fixes far more when the code
+is in front of it than when it must find and read it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coder import prompts
+from coder.errors import CoderError
+from coder.workspace import Workspace
+
+CONTEXT_CHARS = 6000
+MAX_FILE_BYTES = 16_000
+SOURCE_SUFFIXES = frozenset(
+    {".py", ".js", ".ts", ".go", ".rs", ".java", ".c", ".h", ".rb", ".sh", ".toml", ".cfg"}
+)
+LANGS = {".py": "python", ".js": "javascript", ".ts": "typescript", ".go": "go", ".rs": "rust"}
+
+
+def read_source(ws: Workspace, path: str) -> str | None:
+    """The UTF-8 text of a file through the path guard; None when absent, refused or binary."""
+    try:
+        return ws.read_bytes(path).decode("utf-8")
+    except (CoderError, OSError, UnicodeDecodeError):
+        return None
+
+
+def repo_files(ws: Workspace) -> list[str]:
+    """Small files of the repository (no hidden directories, caches or secrets), sorted."""
+    files = []
+    for path in sorted(ws.root.rglob("*")):
+        rel = path.relative_to(ws.root)
+        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+            continue
+        name = rel.as_posix()
+        if ws.is_secret(name) or path.is_symlink():
+            continue
+        if path.is_file() and path.stat().st_size <= MAX_FILE_BYTES:
+            files.append(name)
+    return files
+
+
+def repo_context(
+    ws: Workspace, task: str, budget: int = CONTEXT_CHARS, record: dict[str, str] | None = None
+) -> str:
+    """File list plus the full text of the most relevant small files, within `budget` chars.
+
+    Sources named in the task come first, then other sources, then tests. The files shown
+    are recorded in `record` (path → text) when it is given.
+    """
+    files = repo_files(ws)
+
+    def rank(name: str) -> tuple[int, int, str]:
+        stem = Path(name).stem
+        is_test = stem.startswith("test_") or stem.endswith("_test") or "tests/" in name
+        mentioned = stem in task or name in task
+        return (is_test, not mentioned, name)
+
+    shown: list[tuple[tuple[int, int, str], str]] = []
+    used = 0
+    for name in sorted(files, key=rank):
+        if Path(name).suffix not in SOURCE_SUFFIXES or name == "ISSUE.md":
+            continue
+        text = read_source(ws, name)
+        if text is None:
+            continue
+        label = " (a test: read it, never change it)" if rank(name)[0] else ""
+        block = f"{name}{label}:\n```{LANGS.get(Path(name).suffix, '')}\n{text.rstrip()}\n```"
+        if used + len(block) > budget:
+            continue
+        shown.append((rank(name), block))
+        used += len(block)
+        if record is not None:
+            record[name] = text
+    # tests first, the code to fix last: nearest to where the model starts writing
+    ordered = [block for key, block in sorted(shown, key=lambda e: (not e[0][0], e[0][1:]))]
+    return prompts.render(
+        "context", "small", files="\n".join(files) or "(none)", contents="\n\n".join(ordered)
+    )

@@ -1,0 +1,85 @@
+"""Structured results that cross the seams: check runs, tool outcomes, sandbox state, models.
+
+Plain records, so the agent, the tools and the profiles decide on a status and a count,
+never by reading text back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+ToolStatus = Literal["ok", "error", "finish_refused", "finished"]
+
+
+@dataclass(frozen=True)
+class SandboxState:
+    """What confines commands, as events and the run report show it."""
+
+    mode: str
+    backend: str
+    """bubblewrap, or none."""
+    network: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form carried by events."""
+        return {"mode": self.mode, "backend": self.backend, "network": self.network}
+
+    def describe(self) -> str:
+        """One line for people."""
+        if self.mode == "off":
+            return "off (commands run unconfined)"
+        network = "network allowed" if self.network else "no network"
+        return f"{self.mode} ({self.backend}, {network})"
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """One check command's outcome."""
+
+    command: str
+    passed: bool
+    exit_code: int
+    output: str
+    """Trimmed output, as shown to the model."""
+    seconds: float
+    sandbox: SandboxState | None = None
+    """What confined the command."""
+    failing: int | None = None
+    """Failing tests the output names (None: it does not say); 0 when it passed."""
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What a tool call came to: a status, the text for the model, failing tests if known."""
+
+    status: ToolStatus
+    text: str
+    failing: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the call did what was asked (a refused finish did not)."""
+        return self.status in ("ok", "finished")
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How a provider should sample the next answer (what it supports of it)."""
+
+    temperature: float = 0.0
+    top_k: int | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What is known of a model: from its name, its server, or the embedded weights."""
+
+    name: str
+    parameters_b: float | None = None
+    """Parameters in billions, when the server or the name says."""
+    context_window: int | None = None
+    """Tokens of context, when known."""
+    source: str = ""
+    """Where the figures came from, in words (for the profile's reason)."""

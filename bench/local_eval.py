@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -129,10 +130,33 @@ def run_coder(
     return code, events, seconds
 
 
+_PROMPT_EVAL = re.compile(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens")
+_EVAL = re.compile(r"\beval time =\s*[\d.]+ ms /\s*(\d+) runs")
+
+
+def server_tokens(log: Path | None, offset: int) -> tuple[int, int]:
+    """(prefilled, generated) tokens a llama.cpp server logged since `offset`: its streamed
+    answers carry no usage, its perf lines do."""
+    if log is None or not log.is_file():
+        return 0, 0
+    with log.open("rb") as handle:
+        handle.seek(offset)
+        text = handle.read().decode("utf-8", "replace")
+    prefilled = sum(int(n) for n in _PROMPT_EVAL.findall(text))
+    generated = sum(int(n) for n in _EVAL.findall(text.replace("prompt eval time", "")))
+    return prefilled, generated
+
+
 def evaluate(
-    task: Path, timeout: float, max_turns: int, logs: Path | None, via: list[str]
+    task: Path,
+    timeout: float,
+    max_turns: int,
+    logs: Path | None,
+    via: list[str],
+    server_log: Path | None = None,
 ) -> TaskResult:
     """Run and judge one task."""
+    offset = server_log.stat().st_size if server_log and server_log.is_file() else 0
     issue = (task / "ISSUE.md").read_text(encoding="utf-8").strip()
     with tempfile.TemporaryDirectory(prefix=f"coder-bench-{task.name}-") as tmp:
         work = Path(tmp) / task.name
@@ -143,15 +167,20 @@ def evaluate(
         solved = judge(work)
     usage = [e for e in events if e.get("type") == "usage"]
     finished = [e for e in events if e.get("type") == "finished"]
+    prompt = sum(int(e["prompt_tokens"]) for e in usage)  # type: ignore[call-overload]
+    cached = sum(int(e["cached_tokens"]) for e in usage)  # type: ignore[call-overload]
+    completion = sum(int(e["completion_tokens"]) for e in usage)  # type: ignore[call-overload]
+    if server_log is not None and not prompt:
+        prompt, completion = server_tokens(server_log, offset)  # prefilled; reuse unknown
     return TaskResult(
         name=task.name,
         solved=solved,
         seconds=round(seconds, 1),
         exit_code=code,
         turns=len(usage),
-        prompt_tokens=sum(int(e["prompt_tokens"]) for e in usage),  # type: ignore[call-overload]
-        cached_tokens=sum(int(e["cached_tokens"]) for e in usage),  # type: ignore[call-overload]
-        completion_tokens=sum(int(e["completion_tokens"]) for e in usage),  # type: ignore[call-overload]
+        prompt_tokens=prompt,
+        cached_tokens=cached,
+        completion_tokens=completion,
         outcome=str(finished[-1]["outcome"]) if finished else ("timeout" if code == 124 else "?"),
     )
 
@@ -204,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", help="an OpenAI-compatible server instead of --api local")
     parser.add_argument("--model", help="the model name to ask the server for")
     parser.add_argument("--profile", choices=["auto", "default", "small"], help="coder's profile")
+    parser.add_argument(
+        "--server-log", type=Path, help="a llama.cpp server's log: tokens from its perf lines"
+    )
     args = parser.parse_args(argv)
     via = ["--base-url", args.base_url] if args.base_url else ["--api", "local"]
     via += ["--model", args.model] if args.model else []
@@ -215,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         args.logs.mkdir(parents=True, exist_ok=True)
     results = []
     for task in tasks:
-        result = evaluate(task, args.timeout, args.max_turns, args.logs, via)
+        result = evaluate(task, args.timeout, args.max_turns, args.logs, via, args.server_log)
         results.append(result)
         print(
             f"# {result.name}: {'solved' if result.solved else 'not solved'} "

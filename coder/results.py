@@ -70,6 +70,15 @@ class Sampling:
     temperature: float = 0.0
     top_k: int | None = None
     seed: int | None = None
+    top_p: float = 1.0
+    min_p: float = 0.0
+    repeat_penalty: float = 1.0
+    """1.0: none. Servers' defaults (llama.cpp 1.1) punish a model for copying the file it
+    must rewrite."""
+    max_tokens: int | None = None
+    """Longest answer, in tokens (None: the provider's own limit)."""
+    stop: tuple[str, ...] = ()
+    """Texts that end the answer."""
 
 
 @dataclass(frozen=True)

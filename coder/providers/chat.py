@@ -242,14 +242,27 @@ def known_context(settings: Settings) -> int | None:
 
 
 def sampling_options(sampling: Sampling | None, custom_server: bool) -> dict[str, Any]:
-    """Request fields for `sampling` (top_k only for servers that take it)."""
+    """Request fields for `sampling`; top_k, min_p and repeat_penalty only for servers that
+    take them (llama.cpp, LM Studio, Ollama's OpenAI endpoint), never for OpenAI."""
     if sampling is None:
         return {}
-    options: dict[str, Any] = {"temperature": sampling.temperature}
+    options: dict[str, Any] = {"temperature": sampling.temperature, "top_p": sampling.top_p}
     if sampling.seed is not None:
         options["seed"] = sampling.seed
-    if sampling.top_k and custom_server:
-        options["extra_body"] = {"top_k": sampling.top_k}
+    if sampling.max_tokens:
+        # OpenAI's reasoning models refuse the older max_tokens
+        key = "max_tokens" if custom_server else "max_completion_tokens"
+        options[key] = sampling.max_tokens
+    if sampling.stop:
+        options["stop"] = list(sampling.stop)
+    if custom_server:
+        extra: dict[str, Any] = {
+            "min_p": sampling.min_p,
+            "repeat_penalty": sampling.repeat_penalty,
+        }
+        if sampling.top_k:
+            extra["top_k"] = sampling.top_k
+        options["extra_body"] = extra
     return options
 
 

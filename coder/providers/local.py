@@ -231,12 +231,13 @@ class LocalProvider:
             options = {
                 "temp": sampling.temperature,
                 "top_k": sampling.top_k or 40,
-                "top_p": 1.0,
-                "min_p": 0.0,
+                "top_p": sampling.top_p,
+                "min_p": sampling.min_p,
             }
         if sampling.seed is not None:
             llm.set_seed(sampling.seed)
-        for token in llm.generate(prompt, repeat_penalty=1.0, reset=True, **options):
+        penalty = sampling.repeat_penalty
+        for token in llm.generate(prompt, repeat_penalty=penalty, reset=True, **options):
             if first_at is None:
                 first_at = time.monotonic()
             if token in self._eos:

@@ -20,7 +20,8 @@ from coder.conversation import (
     UserText,
 )
 from coder.errors import ConfigError, ProviderError
-from coder.providers.chat import RETRY_NOTICE, ChatProvider
+from coder.providers.chat import RETRY_NOTICE, ChatProvider, sampling_options
+from coder.results import Sampling
 
 TOOLS = [
     ToolSpec(
@@ -146,6 +147,25 @@ def test_reasoning_effort_reaches_the_wire_only_when_set(scripted_server) -> Non
     assert server.received[0]["reasoning_effort"] == "high"
     assert "reasoning_effort" not in server.received[1]
     assert "tools" not in server.received[1]
+
+
+def test_sampling_reaches_a_custom_server_whole(scripted_server) -> None:
+    server = scripted_server([{"text": "a"}, {"text": "b"}])
+    sampling = Sampling(0.8, top_k=40, seed=3, max_tokens=2048, stop=("<tool_response>",))
+    provider(server.base_url).complete(conversation(), [], lambda _: None, sampling=sampling)
+    provider(server.base_url).complete(conversation(), [], lambda _: None)
+    sent = server.received[0]
+    assert (sent["temperature"], sent["top_p"], sent["seed"]) == (0.8, 1.0, 3)
+    assert (sent["max_tokens"], sent["stop"]) == (2048, ["<tool_response>"])
+    # llama.cpp's own defaults (repeat_penalty 1.1, min_p 0.05) would otherwise apply
+    assert (sent["top_k"], sent["min_p"], sent["repeat_penalty"]) == (40, 0.0, 1.0)
+    assert not {"temperature", "top_k", "repeat_penalty"} & set(server.received[1])
+
+
+def test_openai_gets_no_llama_cpp_sampling_fields() -> None:
+    sampling = Sampling(0.0, top_k=1, max_tokens=100)
+    options = sampling_options(sampling, custom_server=False)
+    assert options == {"temperature": 0.0, "top_p": 1.0, "max_completion_tokens": 100}
 
 
 def test_usage_with_cached_tokens_is_read_from_the_stream(scripted_server) -> None:

@@ -34,6 +34,8 @@ from coder.results import CheckRun, Sampling
 from coder.tools import ToolContext
 
 TOOLS = ("read_file", "list_files", "search", "write_file", "run_checks", "finish")
+MAX_ANSWER_TOKENS = 2048
+"""A whole fixed file fits; a runaway answer does not cost minutes on a CPU."""
 RETRY_TEMPERATURES = (0.8, 1.0)
 """Sampling temperature of retries (cycled): a retry must not be a replay of the failure.
 The first answer is greedy; no top_p or min_p, which cut every alternative to a copied line."""
@@ -70,11 +72,14 @@ class SmallProfile:
     def view(self, conversation: Conversation) -> View:
         """The head and the latest retry message; greedy first, then hotter and reseeded."""
         answers = sum(1 for item in conversation.turns if isinstance(item, AssistantTurn))
+        stop = ("<tool_response>",)
         if answers == 0:
-            sampling = Sampling(0.0, top_k=1)
+            sampling = Sampling(0.0, top_k=1, max_tokens=MAX_ANSWER_TOKENS, stop=stop)
         else:
             temperature = RETRY_TEMPERATURES[(answers - 1) % len(RETRY_TEMPERATURES)]
-            sampling = Sampling(temperature, top_k=40, seed=answers)
+            sampling = Sampling(
+                temperature, top_k=40, seed=answers, max_tokens=MAX_ANSWER_TOKENS, stop=stop
+            )
         return View(retry_view(conversation), sampling, native_tools=False)
 
     def interpret(self, turn: AssistantTurn, tools: list[ToolSpec]) -> AssistantTurn:

@@ -109,8 +109,8 @@ class MainScreen(Screen[None]):
         elif isinstance(event, SessionStarted):
             checks = ", ".join(event.checks) or "none"
             await transcript.add_notice(
-                f"model {event.model} via {event.provider} · checks: {checks} "
-                f"({event.checks_source})"
+                f"model {event.model} via {event.provider} · profile {event.profile} "
+                f"({event.profile_reason}) · checks: {checks} ({event.checks_source})"
             )
         elif isinstance(event, Compacted):
             await transcript.add_notice(

@@ -241,6 +241,10 @@ def known_context(settings: Settings) -> int | None:
     return int(value) if isinstance(value, int) else None
 
 
+_ALTERNATE = re.compile(r"roles must alternate", re.I)
+"""How Jinja chat templates (Mistral, Llama 2, Gemma) refuse two user messages in a row."""
+
+
 def sampling_options(sampling: Sampling | None, custom_server: bool) -> dict[str, Any]:
     """Request fields for `sampling`; top_k, min_p and repeat_penalty only for servers that
     take them (llama.cpp, LM Studio, Ollama's OpenAI endpoint), never for OpenAI."""
@@ -291,6 +295,9 @@ class ChatProvider:
         self.context_window = known_context(settings)
         # OpenAI groups cached prompts by this key; other servers may reject unknown fields.
         self.cache_key = None if settings.base_url else f"coder-{uuid.uuid4().hex[:16]}"
+        self.join_users = False
+        """Join consecutive user messages: only once a server's chat template refused them
+        (a small model reads the task and a retry message best as two messages)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChatProvider:
@@ -313,9 +320,26 @@ class ChatProvider:
         sampling: Sampling | None = None,
     ) -> AssistantTurn:
         """Stream one answer to the whole conversation; see `coder.protocols.Provider`."""
+        try:
+            return self._complete(conversation, tools, on_delta, on_notice, sampling)
+        except ProviderError as exc:
+            if self.join_users or not _ALTERNATE.search(str(exc)):
+                raise
+            self.join_users = True
+            on_notice("the server's chat template wants alternating roles: user texts joined")
+            return self._complete(conversation, tools, on_delta, on_notice, sampling)
+
+    def _complete(
+        self,
+        conversation: Conversation,
+        tools: list[ToolSpec],
+        on_delta: Callable[[str], None],
+        on_notice: Callable[[str], None],
+        sampling: Sampling | None,
+    ) -> AssistantTurn:
         request: dict[str, Any] = {
             "model": self.model,
-            "messages": chat_messages(conversation),
+            "messages": chat_messages(conversation, self.join_users),
             "stream": True,
             "stream_options": {"include_usage": True},
             **sampling_options(sampling, self.custom_server),
@@ -406,11 +430,12 @@ def _usage(usage: Any) -> TokenUsage:
     )
 
 
-def chat_messages(conversation: Conversation) -> list[dict[str, Any]]:
+def chat_messages(conversation: Conversation, join_users: bool = False) -> list[dict[str, Any]]:
     """The conversation as Chat Completions messages.
 
     A turn whose calls were written as text goes back as plain assistant text, and its
-    results as user messages, because the server never saw tool-call ids.
+    results as user messages, because the server never saw tool-call ids. `join_users`
+    joins consecutive user messages, for chat templates that demand alternating roles.
     """
     messages: list[dict[str, Any]] = []
     text_mode = False
@@ -418,10 +443,10 @@ def chat_messages(conversation: Conversation) -> list[dict[str, Any]]:
         if isinstance(item, SystemText):
             messages.append({"role": "system", "content": item.text})
         elif isinstance(item, UserText):
-            _add_user(messages, item.text)
+            _add_user(messages, item.text, join_users)
         elif isinstance(item, ToolResultItem):
             if text_mode:
-                _add_user(messages, format_tool_result(item.name, item.output))
+                _add_user(messages, format_tool_result(item.name, item.output), join_users)
             else:
                 messages.append(
                     {"role": "tool", "tool_call_id": item.call_id, "content": item.output}
@@ -443,10 +468,9 @@ def chat_messages(conversation: Conversation) -> list[dict[str, Any]]:
     return messages
 
 
-def _add_user(messages: list[dict[str, Any]], text: str) -> None:
-    """Append user text, joining it to a preceding user message: some local chat templates
-    require strictly alternating roles."""
-    if messages and messages[-1]["role"] == "user":
+def _add_user(messages: list[dict[str, Any]], text: str, join: bool) -> None:
+    """Append user text (joined to a preceding user message when `join`)."""
+    if join and messages and messages[-1]["role"] == "user":
         messages[-1] = {"role": "user", "content": f"{messages[-1]['content']}\n\n{text}"}
     else:
         messages.append({"role": "user", "content": text})

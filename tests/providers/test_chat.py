@@ -132,11 +132,10 @@ def test_text_mode_turn_goes_back_as_plain_text_and_results_as_user_text(scripte
     )
     provider(server.base_url).complete(convo, TOOLS, lambda _: None)
     messages = server.received[0]["messages"]
-    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "user"]
     assert messages[2] == {"role": "assistant", "content": text}
-    assert messages[3]["content"] == (
-        '<tool_response name="read_file">\n1: x = 1\n</tool_response>\n\nChecks still fail.'
-    )
+    assert messages[3]["content"] == '<tool_response name="read_file">\n1: x = 1\n</tool_response>'
+    assert messages[4]["content"] == "Checks still fail."
     assert not any(m["role"] == "tool" for m in messages)
 
 
@@ -147,6 +146,24 @@ def test_reasoning_effort_reaches_the_wire_only_when_set(scripted_server) -> Non
     assert server.received[0]["reasoning_effort"] == "high"
     assert "reasoning_effort" not in server.received[1]
     assert "tools" not in server.received[1]
+
+
+def test_user_texts_stay_apart_until_a_template_demands_alternating_roles(
+    scripted_server,
+) -> None:
+    refusal = "Conversation roles must alternate user/assistant/user/assistant/..."
+    server = scripted_server([{"status": 400, "error": refusal}, {"text": "a"}, {"text": "b"}])
+    convo = conversation(UserText("Attempt 2: the tests still fail.", kind="retry"))
+    notices: list[str] = []
+    chat = provider(server.base_url)
+    turn = chat.complete(convo, [], lambda _: None, notices.append)
+    chat.complete(convo, [], lambda _: None)
+    roles = [[m["role"] for m in body["messages"]] for body in server.received]
+    assert roles == [["system", "user", "user"], ["system", "user"], ["system", "user"]]
+    assert server.received[1]["messages"][1]["content"] == (
+        "Fix the bug.\n\nAttempt 2: the tests still fail."
+    )
+    assert turn.text == "a" and notices and "alternating roles" in notices[-1]
 
 
 def test_sampling_reaches_a_custom_server_whole(scripted_server) -> None:

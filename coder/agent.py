@@ -38,7 +38,7 @@ from coder.events import (
 from coder.meter import Meter
 from coder.protocols import EventSink, Profile, Provider, Refusal
 from coder.repeats import RepeatGuard
-from coder.results import ToolOutcome
+from coder.results import CheckRun, Outcome, ToolOutcome
 from coder.tools import ToolContext, ToolRegistry
 from coder.turns import ask
 
@@ -50,17 +50,6 @@ EXIT_CODES = {
     "error": EXIT_PROVIDER,
 }
 """The one table from outcome to exit code."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a run ended."""
-
-    status: str
-    """passed, failed, budget_exhausted, interrupted or error."""
-    exit_code: int
-    summary: str
-    turns: int
 
 
 @dataclass
@@ -116,7 +105,7 @@ class Agent:
             return self._end("passed", done.summary)
         except BudgetExhausted:
             runs = self.ctx.checks.run() if self.ctx.checks.commands else []
-            if runs and all(run.passed for run in runs):
+            if runs and all(run.passed for run in runs) and not self._tests_edited_to_pass():
                 return self._end("passed", "The checks pass (the model did not call finish).")
             return self._end("budget_exhausted", f"Turn budget of {self.config.max_turns} spent.")
         except Interrupted as stop:
@@ -148,6 +137,7 @@ class Agent:
             lambda message: self.sink.emit(Notice(message, "warning")),
             self.config.model_timeout_s,
         )
+        self.ctx.checks.ready()  # a check that cannot start ends the run before any edit
         turn = self.profile.interpret(turn, specs)
         self.turns += 1
         self.compactor.calibrate(turn.usage.prompt_tokens, self.conversation.char_count())
@@ -198,6 +188,11 @@ class Agent:
         passed = all(run.passed for run in runs)
         refusal = Refusal(runs) if passed else self.profile.finish_refused(runs, self.conversation)
         if all(run.passed for run in refusal.runs):
+            cheat = self._tests_edited_to_pass()
+            if cheat:
+                text = prompts.render("tests_protected", failures=describe_runs(cheat))
+                self._answer(call, ToolOutcome("finish_refused", text), commands_before)
+                return
             text = f"finished: all checks pass. {refusal.note}".strip()
             self._answer(call, ToolOutcome("finished", text, 0), commands_before)
             raise FinishRequested(str(call.arguments.get("summary", "")))
@@ -208,6 +203,11 @@ class Agent:
         self._answer(call, outcome, commands_before)
         if refusal.follow_up is not None:
             self.conversation.append(refusal.follow_up)
+
+    def _tests_edited_to_pass(self) -> list[CheckRun]:
+        """With protect_tests: the failing runs of the checks with the original tests."""
+        original = self.ctx.checks.run_with_original_tests() if self.ctx.protect_tests else []
+        return original if original and not all(r.passed for r in original) else []
 
     def _answer(self, call: ToolCall, outcome: ToolOutcome, commands_before: int = -1) -> None:
         ran = commands_before >= 0 and self.ctx.ws.commands_run > commands_before

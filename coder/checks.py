@@ -1,4 +1,4 @@
-"""The project's checks: detect sensible default commands, run them, trim their output.
+"""The project's checks: run them, read their per-test results, trim their output.
 
 A check passes when its command exits 0. What the model sees of a failure is trimmed to
 the failing part (pytest's FAILURES section and summary, else head and tail). A
@@ -7,54 +7,34 @@ the failing part (pytest's FAILURES section and summary, else head and tail). A
 
 from __future__ import annotations
 
-import importlib.util
-import json
+import os
 import re
-import shlex
-import sys
+import shutil
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-from coder.errors import Interrupted
+from coder.detect import detect
+from coder.errors import ConfigError, Interrupted
+from coder.journal import Change
+from coder.proof import (
+    TestResults,
+    is_go_test,
+    is_pytest,
+    read_go_json,
+    read_junit,
+    read_output,
+    with_go_json,
+    with_junit,
+)
 from coder.results import CheckRun
 from coder.workspace import Workspace, head_tail
 
 MAX_FAILURE_CHARS = 6000
 
 __all__ = ["CheckRun", "CheckRunner", "describe_runs", "detect", "failing_count"]
-
-
-def _python_test_command() -> str:
-    if importlib.util.find_spec("pytest") is not None:
-        return f"{shlex.quote(sys.executable)} -m pytest -q --tb=short"
-    return "python -m pytest -q --tb=short"
-
-
-def detect(ws: Workspace) -> tuple[list[str], str]:
-    """Default check commands for the project, and a short reason for the choice."""
-    files = ws.list_files()
-    names = set(files)
-    basenames = {name.rsplit("/", 1)[-1] for name in files}
-    if "package.json" in names:
-        try:
-            scripts = json.loads(ws.read_text("package.json")).get("scripts", {})
-        except (json.JSONDecodeError, AttributeError):
-            scripts = {}
-        test = scripts.get("test", "") if isinstance(scripts, dict) else ""
-        if test and "no test specified" not in test:
-            return ["npm test"], "package.json has a test script"
-    if "go.mod" in names:
-        return ["go test ./..."], "go.mod found"
-    if "Cargo.toml" in names:
-        return ["cargo test"], "Cargo.toml found"
-    python_tests = [
-        name
-        for name in files
-        if re.search(r"(^|/)(test_[^/]*|[^/]*_test)\.py$", name) or name.startswith("tests/")
-    ]
-    if python_tests or basenames & {"pytest.ini", "conftest.py"}:
-        return [_python_test_command()], "Python tests found: pytest"
-    return [], "no test suite detected"
 
 
 def trim_failure(output: str, max_chars: int = MAX_FAILURE_CHARS) -> str:
@@ -70,23 +50,93 @@ def trim_failure(output: str, max_chars: int = MAX_FAILURE_CHARS) -> str:
     return head_tail(output.strip(), max_chars, head_share=0.6)
 
 
+_JUNIT_NOTE = re.compile(r"^-* ?generated xml file: .*$\n?", re.M)
+
+
 def run_check(
     ws: Workspace,
     command: str,
     timeout_s: float,
     on_output: Callable[[str], None] | None = None,
     cancel: threading.Event | None = None,
+    overlays: dict[str, Path] | None = None,
+    phase: str = "check",
 ) -> CheckRun:
-    """Run one check command in the workspace root."""
-    result = ws.run(command, timeout_s=timeout_s, on_output=on_output, cancel=cancel)
+    """Run one check command in the workspace root; a pytest check also reports per test
+    (its JUnit XML, written to a folder of coder's that the sandbox lets it write)."""
+    folder = Path(tempfile.mkdtemp(prefix="coder-junit-")) if is_pytest(command) else None
+    go_json = is_go_test(command)
+    actual = with_junit(command, folder / "results.xml") if folder else command
+    actual = with_go_json(actual) if go_json else actual
+    if go_json and on_output is not None:
+        on_output = _go_text(on_output)
+    try:
+        result = ws.run(
+            actual,
+            timeout_s=timeout_s,
+            on_output=on_output,
+            cancel=cancel,
+            writable=(folder,) if folder else (),
+            overlays=overlays,
+        )
+        output = result.output
+        tests: TestResults | None = None
+        if folder:
+            tests = read_junit(folder / "results.xml")
+        elif go_json:
+            tests, output = read_go_json(output)
+        else:
+            tests = read_output(command, output)
+    finally:
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
     passed = result.exit_code == 0
-    output = result.output
+    output = _JUNIT_NOTE.sub("", output)
     if result.timed_out:
         output += f"\n[check timed out after {timeout_s:.0f} s]"
     text = head_tail(output.strip(), 2000) if passed else trim_failure(output)
     failing = 0 if passed else failing_tests(text)
     return CheckRun(
-        command, passed, result.exit_code, text, result.seconds, result.sandbox, failing
+        command,
+        passed,
+        result.exit_code,
+        text,
+        result.seconds,
+        result.sandbox,
+        failing,
+        tests,
+        phase,
+    )
+
+
+def _go_text(on_output: Callable[[str], None]) -> Callable[[str], None]:
+    """Stream `go test -json` as the text plain `go test -v` would show, line by line."""
+    pending = [""]
+
+    def feed(chunk: str) -> None:
+        pending[0] += chunk
+        *lines, pending[0] = pending[0].split("\n")
+        text = read_go_json("".join(f"{line}\n" for line in lines))[1]
+        if text:
+            on_output(text)
+
+    return feed
+
+
+def startup_problem(run: CheckRun) -> str | None:
+    """Why a check command could not even start (a configuration error), else None."""
+    text = run.output.strip()
+    last = text.splitlines()[-1] if text else f"exit code {run.exit_code}"
+    runner = re.search(r"-m\s+([\w.]+)", run.command)
+    if run.exit_code in (126, 127) or re.search(r"command not found|: not found$", text, re.M):
+        reason = last
+    elif run.exit_code != 0 and runner and f"No module named {runner[1]}" in text:
+        reason = f"{runner[1]} is not installed for that interpreter"
+    else:
+        return None
+    return (
+        f"the check `{run.command}` cannot start ({reason}); set the right command with "
+        "--check or `checks` in .coder.toml"
     )
 
 
@@ -147,17 +197,135 @@ class CheckRunner:
         self.cancel = cancel or threading.Event()
         self.on_output = on_output
         self.on_result = on_result
+        self.baseline: list[CheckRun] | None = None
+        """The runs before any edit (the proof's starting point)."""
+        self.last: list[CheckRun] | None = None
+        """The latest runs the agent asked for."""
+        self.restored: list[CheckRun] | None = None
+        """The latest runs with the agent's test edits taken out (None: it edited none)."""
+        self.original_tests: Callable[[], dict[str, bytes | None]] = lambda: {}
+        """The test files the agent changed, as they were before (None: it created them)."""
+        self._baseline: threading.Thread | None = None
+        self._baseline_error: BaseException | None = None
+        self._seen: dict[str, int] = {}
+        """Per phase: the workspace generation its latest runs saw."""
 
-    def run(self, quiet: bool = False) -> list[CheckRun]:
+    def run(
+        self, quiet: bool = False, phase: str = "check", overlays: dict[str, Path] | None = None
+    ) -> list[CheckRun]:
         """Every check command's run, in order; `quiet` runs stream and report nothing
         (a profile's trial runs). Raises Interrupted when the user interrupts."""
         runs = []
         for command in self.commands:
             output = None if quiet else self.on_output
-            run = run_check(self.ws, command, self.timeout_s, on_output=output, cancel=self.cancel)
+            run = run_check(self.ws, command, self.timeout_s, output, self.cancel, overlays, phase)
             if self.cancel.is_set():
                 raise Interrupted("Interrupted by the user.")
             if not quiet:
                 self.on_result(run)
             runs.append(run)
+        if not quiet and phase == "check":
+            self.last = runs
+        if not quiet:
+            self._seen[phase] = self.ws.generation
         return runs
+
+    def current(self, phase: str) -> bool:
+        """Whether the latest `phase` runs saw the tree as it is now (no edit since)."""
+        return self._seen.get(phase) == self.ws.generation
+
+    def final(self) -> list[CheckRun] | None:
+        """The latest runs of the tree as it is now: the last check, else the baseline when
+        nothing changed since (None: neither saw it)."""
+        if self.last is not None and self.current("check"):
+            return self.last
+        return self.baseline if self.last is None and self.current("baseline") else None
+
+    def run_with_original_tests(self) -> list[CheckRun] | None:
+        """Run the checks with every test file the agent changed as it was before; None
+        when it changed none. The user's tree is not touched: in the sandbox the originals
+        are mounted over the edited files (a deleted test is written back for the run)."""
+        originals = self.original_tests()
+        if not originals:
+            self.restored = None
+            return None
+        with tempfile.TemporaryDirectory(prefix="coder-original-tests-") as folder:
+            overlays: dict[str, Path] = {}
+            written: list[str] = []
+            unconfined = self.ws.sandbox.mode == "off"
+            for index, (path, data) in enumerate(sorted(originals.items())):
+                if data is None:
+                    overlays[path] = Path(os.devnull)  # created by the agent: seen empty
+                elif unconfined or not self.ws.exists(path):
+                    written.append(path)
+                else:
+                    copy = Path(folder) / str(index)
+                    copy.write_bytes(data)
+                    overlays[path] = copy
+            with _swapped(self.ws, {p: originals[p] for p in written}, unconfined, overlays):
+                self.restored = self.run(phase="restored", overlays=overlays)
+        self._seen["restored"] = self.ws.generation  # the swap itself is no edit
+        return self.restored
+
+    def replace(self, commands: list[str]) -> None:
+        """New check commands; their baseline is run by the next `start_baseline`."""
+        if self._baseline is not None:
+            self._baseline.join()
+        self.commands[:] = commands
+        self.baseline = self.last = self.restored = None
+        self._baseline, self._baseline_error = None, None
+        self._seen.clear()
+
+    def start_baseline(self) -> None:
+        """Run the checks once before the first edit, beside a model turn (a thread); once
+        per set of commands, again only when an interrupt stopped it."""
+        if not self.commands or self.baseline is not None:
+            return
+        if self._baseline is not None:  # an earlier run ended before it was waited for
+            self._baseline.join()
+            if self.baseline is not None:
+                return
+            self._baseline_error = None  # it ended without a result: interrupted
+
+        def work() -> None:
+            try:
+                self.baseline = self.run(phase="baseline")
+            except BaseException as exc:  # handed to ready(), on the agent's thread
+                self._baseline_error = exc
+
+        self._baseline = threading.Thread(target=work, name="coder-baseline", daemon=True)
+        self._baseline.start()
+
+    def ready(self) -> None:
+        """Wait for the baseline; a check that cannot start is a ConfigError (exit 2)."""
+        if self._baseline is None:
+            return
+        self._baseline.join()
+        if self._baseline_error is not None:
+            error, self._baseline_error = self._baseline_error, None
+            raise error
+        for run in self.baseline or []:
+            problem = startup_problem(run)
+            if problem:
+                raise ConfigError(problem)
+
+
+@contextmanager
+def _swapped(
+    ws: Workspace, originals: dict[str, bytes | None], unconfined: bool, overlays: dict[str, Path]
+) -> Iterator[None]:
+    """Put `originals` in the tree for one check run and the agent's versions back after
+    (unconfined, the created files the overlays would hide are moved aside the same way)."""
+    if unconfined:
+        originals = {**originals, **{p: None for p in overlays}}
+        overlays.clear()
+    saved = {path: ws.read_bytes(path) if ws.exists(path) else None for path in originals}
+    observer, ws.observer = ws.observer, None  # coder's own check, not the agent's edit
+    generation = ws.generation
+    try:
+        ws.apply_changes([Change(path, data) for path, data in originals.items()])
+        yield
+    finally:
+        ws.apply_changes([Change(path, data) for path, data in saved.items()])
+        ws.observer = observer
+        ws.generation = generation

@@ -95,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("task", metavar="TASK", help="what to do (text, or @FILE to read it)")
     _agent_options(run)
     run.add_argument("--json", action="store_true", help="JSON Lines events on stdout")
+    run.add_argument(
+        "--report", metavar="FILE.md", help="write the run report as Markdown (for a PR or CI)"
+    )
+    run.add_argument(
+        "--protect-tests",
+        action="store_true",
+        default=None,
+        help="refuse edits to test files; finish only if the original tests pass",
+    )
 
     apply = sub.add_parser("apply", help="apply a unified diff like `git apply`, tolerantly")
     apply.add_argument("patch", metavar="PATCH", help="diff file, or - for standard input")

@@ -67,6 +67,8 @@ class Settings:
     """The same tool call with the same arguments this many times in a row is refused."""
     profile: str = "auto"
     """Model-size profile: auto (decide from the model), default or small."""
+    protect_tests: bool = False
+    """Refuse edits to test files; `finish` stands only if the original tests pass."""
     repo_map_tokens: int | None = None
     """Repo-map budget in tokens; None picks one from the model's context window."""
     model_path: Path | None = None
@@ -170,8 +172,9 @@ def _coerce(values: dict[str, Any], origin: str) -> dict[str, Any]:
     ):  # fmt: skip
         if name in out and out[name] is not None and not isinstance(out[name], str):
             raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a string")
-    if "sandbox_network" in out and not isinstance(out["sandbox_network"], bool):
-        raise ConfigError(f"{origin}: sandbox-network must be true or false")
+    for name in ("sandbox_network", "protect_tests"):
+        if name in out and not isinstance(out[name], bool):
+            raise ConfigError(f"{origin}: {name.replace('_', '-')} must be true or false")
     if out.get("profile") is not None and out["profile"] not in PROFILES:
         raise ConfigError(f"{origin}: profile must be one of {', '.join(PROFILES)}")
     if out.get("sandbox") is not None and out["sandbox"] not in SANDBOX_MODES:

@@ -35,6 +35,8 @@ class TokenUsage:
     completion_tokens: int = 0
     cached_tokens: int = 0
     """Prompt tokens served from a cache (provider prompt cache or local KV reuse)."""
+    reasoning_tokens: int = 0
+    """Completion tokens a reasoning model spent thinking (counted in completion_tokens)."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+SCHEMA_VERSION = 1
+"""The JSON Lines schema version; every event's JSON Schema ships in coder/schemas/."""
+
 
 def _now() -> float:
     return round(time.time(), 3)
@@ -42,6 +45,8 @@ class SessionStarted(Event):
     checks_source: str
     """Where the check commands came from: "flag", "config" or "detected: <why>"."""
     checkpoint: str | None = None
+    schema_version: int = SCHEMA_VERSION
+    """Version of the event schema (coder/schemas/*.json); bumped on incompatible changes."""
     sandbox: dict[str, Any] | None = None
     """What confines commands: {"mode", "backend", "network"}."""
     profile: str = "default"
@@ -122,6 +127,10 @@ class CheckResult(Event):
     seconds: float
     sandbox: dict[str, Any] | None = None
     """What confined the check command."""
+    phase: str = "check"
+    """baseline (before any edit), check, or restored (the agent's test edits taken out)."""
+    tests: dict[str, int] | None = None
+    """Per-test counts (passed, failed, error, skipped) when the runner reports them."""
     type: Literal["check_result"] = "check_result"
     ts: float = field(default_factory=_now)
 
@@ -137,6 +146,7 @@ class Usage(Event):
     total_prompt_tokens: int
     total_completion_tokens: int
     cost_usd: float | None
+    reasoning_tokens: int = 0
     type: Literal["usage"] = "usage"
     ts: float = field(default_factory=_now)
 
@@ -159,6 +169,17 @@ class Notice(Event):
     message: str
     level: Literal["info", "warning"] = "info"
     type: Literal["notice"] = "notice"
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Report(Event):
+    """The run report (coder.report.RunReport.to_dict): changes, proof, tokens, cost."""
+
+    report: dict[str, Any]
+    line: str = ""
+    """The short summary, for a terminal."""
+    type: Literal["report"] = "report"
     ts: float = field(default_factory=_now)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ from coder.events import (
     Event,
     Finished,
     Notice,
+    Report,
     SessionStarted,
     ToolCalled,
     ToolResult,
@@ -107,6 +109,8 @@ class ProgressSink:
                 f"  turn {event.turn}: {event.prompt_tokens} prompt "
                 f"({event.cached_tokens} cached), {event.completion_tokens} completion{cost}"
             )
+        if isinstance(event, Report):
+            return event.line
         if isinstance(event, Compacted):
             return (
                 f"  compacted: {event.dropped_items} old item(s), {event.removed_characters} "
@@ -172,6 +176,7 @@ def _flags(args: argparse.Namespace) -> dict[str, object]:
             "sandbox_network",
             "trust",
             "profile",
+            "protect_tests",
         )
     }
     if getattr(args, "checks", None):
@@ -209,6 +214,7 @@ def run_command(args: argparse.Namespace) -> int:
     from coder.session import build_session
 
     task = _read_task(args.task)
+    _check_report_path(getattr(args, "report", None))
     settings = config.load(_flags(args), repo=Path(args.repo) if args.repo else None)
     sinks = [ProgressSink(sys.stderr)]
     if settings.json:
@@ -230,9 +236,41 @@ def run_command(args: argparse.Namespace) -> int:
         outcome = session.run(task)
     finally:
         signal.signal(signal.SIGINT, previous)
+    if session.report is not None:
+        write_report(session.report.to_markdown(), getattr(args, "report", None))
     if outcome.status == "error":
         print(f"coder: error: {printable(outcome.summary)}", file=sys.stderr)
     return outcome.exit_code
+
+
+def _check_report_path(path: str | None) -> None:
+    """Refuse a `--report` file that cannot be written before the run, not after it."""
+    if not path:
+        return
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise UsageError(f"--report {path}: is a directory")
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--report {path}: cannot write in {folder}")
+
+
+def write_report(markdown: str, path: str | None) -> None:
+    """The Markdown report to `--report FILE` (whole or not at all), and appended to
+    `$GITHUB_STEP_SUMMARY`."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    target = Path(path) if path else None
+    try:
+        if target is not None:
+            staged = target.with_name(f".{target.name}.coder-tmp")
+            staged.write_text(markdown, encoding="utf-8")
+            os.replace(staged, target)
+        if summary:
+            target = Path(summary)
+            with target.open("a", encoding="utf-8") as handle:
+                handle.write(markdown)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {target}: {exc.strerror}") from None
 
 
 def undo_command(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ class Meter:
     def __init__(self, price: Callable[[TokenUsage], float | None] = lambda usage: None) -> None:
         self.price = price
         self.prompt_tokens = self.completion_tokens = self.cached_tokens = 0
+        self.reasoning_tokens = 0
         self.cost: float | None = None
 
     def add(self, turn: int, usage: TokenUsage) -> Usage:
@@ -21,6 +22,7 @@ class Meter:
         self.prompt_tokens += usage.prompt_tokens
         self.completion_tokens += usage.completion_tokens
         self.cached_tokens += usage.cached_tokens
+        self.reasoning_tokens += usage.reasoning_tokens
         cost = self.price(usage)
         if cost is not None:
             self.cost = (self.cost or 0.0) + cost
@@ -32,4 +34,5 @@ class Meter:
             self.prompt_tokens,
             self.completion_tokens,
             self.cost,
+            usage.reasoning_tokens,
         )

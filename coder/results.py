@@ -1,4 +1,5 @@
-"""Structured results that cross the seams: check runs, tool outcomes, sandbox state, models.
+"""Structured results that cross the seams: check runs, tool outcomes, sandbox state, models,
+how a run ended.
 
 Plain records, so the agent, the tools and the profiles decide on a status and a count,
 never by reading text back.
@@ -47,6 +48,10 @@ class CheckRun:
     """What confined the command."""
     failing: int | None = None
     """Failing tests the output names (None: it does not say); 0 when it passed."""
+    tests: dict[str, str] | None = None
+    """Per test: passed, failed, error or skipped (None: the runner does not say)."""
+    phase: str = "check"
+    """baseline (before any edit), check, or restored (the agent's test edits taken out)."""
 
 
 @dataclass(frozen=True)
@@ -92,3 +97,14 @@ class ModelInfo:
     """Tokens of context, when known."""
     source: str = ""
     """Where the figures came from, in words (for the profile's reason)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended."""
+
+    status: str
+    """passed, failed, budget_exhausted, interrupted or error."""
+    exit_code: int
+    summary: str
+    turns: int

@@ -68,6 +68,8 @@ NON_INTERACTIVE = {
     "PIP_NO_INPUT": "1",
 }
 """Nothing a command starts waits for a person: no editor, no pager, no password prompt."""
+TIDY = {"PYTHONDONTWRITEBYTECODE": "1"}
+"""Commands leave no bytecode caches in the user's tree (nor in the agent's diff)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ def command_env(
     env.setdefault("PATH", os.defpath)
     env["TMPDIR"] = "/tmp"
     env.update(NON_INTERACTIVE)
+    env.update(TIDY)
     return env
 
 
@@ -197,8 +200,19 @@ class Sandbox:
         reason = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
         return _refusal(reason)
 
-    def launch(self, command: str) -> Launch:
-        """The launch of a shell command (in the root), sandboxed or not."""
+    def launch(
+        self,
+        command: str,
+        writable: tuple[Path, ...] = (),
+        overlays: dict[str, Path] | None = None,
+    ) -> Launch:
+        """The launch of a shell command (in the root), sandboxed or not.
+
+        `writable`: coder's own folders the command may write (a check's JUnit XML);
+        `overlays`: repository files the command sees with another file's content instead
+        (the original tests, for the run with the agent's test edits taken out). Unsandboxed,
+        neither applies: the caller arranges them itself.
+        """
         if self.mode == "off":
             env = command_env(self.passthrough)
             return Launch(["/bin/sh", "-c", command], env, self.root)
@@ -206,18 +220,21 @@ class Sandbox:
             raise SandboxError(_refusal("bubblewrap is not installed"))
         read_fd, write_fd = os.pipe()
         os.set_inheritable(write_fd, True)
-        argv = [self.bwrap, *self._arguments(), "--json-status-fd", str(write_fd)]
+        argv = [self.bwrap, *self._arguments(writable, overlays or {})]
+        argv += ["--json-status-fd", str(write_fd)]
         argv += ["--", "/bin/sh", "-c", command]
         env = command_env(self.passthrough, home=SANDBOX_HOME)
         return Launch(argv, env, self.root, read_fd, (write_fd,))
 
-    def _arguments(self) -> list[str]:
+    def _arguments(self, writable: tuple[Path, ...], overlays: dict[str, Path]) -> list[str]:
         root = str(self.root)
         args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         # tmpfs before binds: a later tmpfs would hide a repository that lives under /tmp.
         args += ["--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
         for tool in _tools_under_tmp():  # a virtualenv or toolchain that lives in /tmp
             args += ["--ro-bind", tool, tool]
+        for folder in writable:
+            args += ["--bind", str(folder), str(folder)]
         args += _hide_runtime_dirs(self.network)
         home = Path(os.environ.get("HOME", str(Path.home())))
         config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
@@ -232,6 +249,10 @@ class Sandbox:
             path = (self.root / name).resolve()
             if path.exists() and path.is_relative_to(self.root):
                 args += ["--ro-bind", str(path), str(path)]
+        for name, source in sorted(overlays.items()):
+            target = self.root / name
+            if target.is_file() and not target.is_symlink():
+                args += ["--ro-bind", str(source), str(target)]
         args += ["--chdir", root, "--unshare-all", "--unshare-user", "--disable-userns"]
         if self.network:
             args += ["--share-net"]

@@ -7,21 +7,25 @@ The only module that names concrete classes. Both faces (headless and TUI) build
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 from coder import checkpoints, profiles, prompts
 from coder import undo as undo_ledger
-from coder.agent import Agent, AgentConfig, Outcome
+from coder.agent import Agent, AgentConfig
 from coder.approval import Approver
 from coder.checks import CheckRunner, detect
 from coder.config import Settings
 from coder.conversation import Conversation, TokenUsage, UserText
-from coder.events import CheckResult, Notice, SessionStarted, ToolOutput
+from coder.errors import Interrupted
+from coder.events import CheckResult, Notice, Report, SessionStarted, ToolOutput
 from coder.meter import Meter
+from coder.proof import is_test_path
 from coder.protocols import EventSink, Provider
 from coder.providers import get_provider
 from coder.repomap import RepoMap, focus_terms
-from coder.results import CheckRun
+from coder.report import RunReport, check_rows, file_changes
+from coder.results import CheckRun, Outcome
 from coder.sandbox import Sandbox, refused_passthrough
 from coder.secrets import Redactor
 from coder.sinks import RedactingSink
@@ -31,6 +35,7 @@ from coder.undo import Ledger
 from coder.workspace import Workspace
 
 __all__ = ["Outcome", "Session", "build_session"]
+TEST_KINDS = ("passed", "failed", "error", "skipped")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,8 @@ class Session:
         self.ledger: Ledger | None = None
         """What the agent changed this session (and the checkpoint it started from)."""
         self._started = False
+        self.report: RunReport | None = None
+        """The last run's report."""
         self.map = RepoMap(self.workspace)
         cancel = threading.Event()
         self.checks = CheckRunner(
@@ -90,6 +97,7 @@ class Session:
             on_output=lambda call_id, text: sink.emit(ToolOutput(call_id, text)),
             cancel=cancel,
             repo_map=self.map,
+            protect_tests=settings.protect_tests,
         )
         local = settings.provider_name == "local"
         info = None if local or settings.profile != "auto" else provider.model_info()
@@ -115,9 +123,13 @@ class Session:
 
     def _check_result(self, run: CheckRun) -> None:
         sandbox = run.sandbox.to_dict() if run.sandbox else None
-        self.sink.emit(
-            CheckResult(run.command, run.passed, run.exit_code, run.output, run.seconds, sandbox)
+        counts = None
+        if run.tests is not None:
+            counts = {kind: list(run.tests.values()).count(kind) for kind in TEST_KINDS}
+        event = CheckResult(
+            run.command, run.passed, run.exit_code, run.output, run.seconds, sandbox, run.phase
         )
+        self.sink.emit(replace(event, tests=counts))
 
     def _clean(self, text: str) -> str:
         """What any text must pass before a model, JSON Lines or a screen sees it."""
@@ -156,7 +168,62 @@ class Session:
                     Notice("no checks: finish will be accepted without tests", "warning")
                 )
             self._add_repo_map(task)
-        return self.agent.run(task)
+        self.checks.start_baseline()  # beside the first model turn: it adds no wait
+        started = time.monotonic()
+        outcome = self.agent.run(task)
+        self.report = self._report(outcome, time.monotonic() - started)
+        self.sink.emit(Report(self.report.to_dict(), self.report.one_line()))
+        return outcome
+
+    def _report(self, outcome: Outcome, seconds: float) -> RunReport:
+        """The run report: the agent's changes (from the ledger), the proof, the cost."""
+        assert self.ledger is not None
+        ledger = self.ledger
+        changed = {
+            path: (ledger.content(before), ledger.content(after))
+            for path, (before, after) in ledger.changed().items()
+            if not undo_ledger.regenerable(path)
+        }
+        files, diff = file_changes(changed, {p for p in changed if self.workspace.is_secret(p)})
+        tests_edited = any(f.test for f in files)
+        checks = self.checks
+        final = checks.final()
+        try:  # the report shows the tree as it is: runs that saw an older one do not count
+            if final is None and checks.commands and outcome.status != "interrupted":
+                final = checks.run()
+            if tests_edited and not checks.current("restored") and final is not None:
+                checks.run_with_original_tests()
+        except Interrupted:
+            pass
+        rows, proof = check_rows(checks.commands, checks.baseline, final)
+        restored = checks.restored if tests_edited and checks.current("restored") else None
+        meter = self.meter
+        return RunReport(
+            outcome=outcome.status,
+            exit_code=outcome.exit_code,
+            summary=outcome.summary,
+            turns=outcome.turns,
+            model=self.provider.model,
+            profile=self.profile.name,
+            seconds=seconds,
+            files=files,
+            diff=diff,
+            checks=rows,
+            proof=proof,
+            original_tests=(
+                [{"command": r.command, "passed": r.passed, "failing": r.failing} for r in restored]
+                if restored is not None
+                else None
+            ),
+            tokens={
+                "prompt": meter.prompt_tokens,
+                "cached": meter.cached_tokens,
+                "completion": meter.completion_tokens,
+                "reasoning": meter.reasoning_tokens,
+            },
+            cost_usd=meter.cost,
+            sandbox=self.workspace.sandbox.state.to_dict(),
+        )
 
     def _warnings(self) -> list[str]:
         """What the user must hear at the start: ignored config, an unconfined sandbox."""
@@ -209,6 +276,9 @@ class Session:
             return found.get(path)
 
         self.ctx.baseline = baseline
+        self.checks.original_tests = lambda: ledger.originals(
+            lambda path: is_test_path(path) and not undo_ledger.regenerable(path)
+        )
 
     def undo(self) -> str:
         """Take back what the agent changed this session (never the user's later edits)."""
@@ -238,8 +308,8 @@ class Session:
         self.agent.provider = self.provider
 
     def set_checks(self, commands: list[str]) -> None:
-        """Replace the check commands."""
-        self.checks.commands[:] = commands
+        """Replace the check commands (their baseline runs with the next task)."""
+        self.checks.replace(commands)
         self.checks_source = "user"
 
     @property

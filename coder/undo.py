@@ -21,6 +21,7 @@ import json
 import os
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,7 +277,7 @@ class Ledger:
             "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"
         )
         for entry in out.decode("utf-8", "surrogateescape").split("\0") if code == 0 else []:
-            if not entry or _regenerable(entry):
+            if not entry or regenerable(entry):
                 continue
             if entry.endswith("/"):
                 names.update(_walk_ignored(self.ws.root, entry.rstrip("/")))
@@ -296,6 +297,27 @@ class Ledger:
                 break
             found[name] = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode]
         return found
+
+    def originals(self, wanted: Callable[[str], bool]) -> dict[str, bytes | None]:
+        """The files the agent changed that `wanted` picks, as they were before (None: the
+        agent created them; a link counts as absent)."""
+        found: dict[str, bytes | None] = {}
+        for path, entry in self.data["entries"].items():
+            if wanted(path):
+                before = entry["before"]
+                kind = before["kind"] if before else None
+                found[path] = self._content(before) if kind == "file" else None
+        return found
+
+    def changed(self) -> dict[str, tuple[State | None, State | None]]:
+        """Each file the agent changed: (as it was before, as the agent left it)."""
+        return {p: (e["before"], e["after"]) for p, e in self.data["entries"].items()}
+
+    def content(self, state: State | None) -> bytes | None:
+        """A recorded state's bytes (None: absent, or a link)."""
+        if state is None or state.get("kind") != "file":
+            return None
+        return self._content(state)
 
     # ---- undo and redo -----------------------------------------------------------------
 
@@ -486,7 +508,8 @@ def _get_private(digest: str) -> bytes:
     return (private_dir() / digest).read_bytes()
 
 
-def _regenerable(entry: str) -> bool:
+def regenerable(entry: str) -> bool:
+    """A cache or build output, made again by the next build (never the user's work)."""
     parts = entry.rstrip("/").split("/")
     return any(p in REGENERABLE or p.endswith(SKIPPED_SUFFIXES) for p in parts)
 

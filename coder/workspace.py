@@ -25,7 +25,7 @@ from coder.gitsafe import git_command
 from coder.journal import Change, Journal
 from coder.pathguard import PathGuard, split
 from coder.results import SandboxState
-from coder.sandbox import Sandbox
+from coder.sandbox import Launch, Sandbox
 from coder.secrets import is_secret_path
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]")
@@ -302,17 +302,21 @@ class Workspace:
         timeout_s: float = 120.0,
         on_output: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
+        writable: tuple[Path, ...] = (),
+        overlays: dict[str, Path] | None = None,
     ) -> CommandResult:
         """Run a shell command in the root, sandboxed; kill it all on timeout or cancel.
 
-        Raises SandboxError when the sandbox cannot start the command.
+        `writable` and `overlays` as `Sandbox.launch` takes them. Raises SandboxError when
+        the sandbox cannot start the command.
         """
         sandbox = self.sandbox
         sandbox.probe()
         if self.observer is not None:
             self.observer.before_command()
         try:
-            return self._run(sandbox, command, timeout_s, on_output, cancel)
+            launch = sandbox.launch(command, writable, overlays)
+            return self._run(sandbox, launch, command, timeout_s, on_output, cancel)
         finally:
             if self.observer is not None:
                 self.observer.after_command()
@@ -320,12 +324,12 @@ class Workspace:
     def _run(
         self,
         sandbox: Sandbox,
+        launch: Launch,
         command: str,
         timeout_s: float,
         on_output: Callable[[str], None] | None,
         cancel: threading.Event | None,
     ) -> CommandResult:
-        launch = sandbox.launch(command)
         start = time.monotonic()
         self.commands_run += 1
         try:

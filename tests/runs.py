@@ -49,3 +49,8 @@ def tool_outputs(server: Any) -> list[str]:
             if message.get("role") == "tool" and message["content"] not in seen:
                 seen.append(str(message["content"]))
     return seen
+
+
+def finished(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The run's `finished` event (the `report` event follows it)."""
+    return next(e for e in reversed(events(proc)) if e["type"] == "finished")

@@ -1,4 +1,5 @@
-"""Packaging and start-up: prompts ship in the wheel, --help stays light, README stays true."""
+"""Packaging and start-up: prompts and event schemas ship in the wheel, --help stays light,
+README stays true."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def test_wheel_contains_prompts_and_loads_them(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         assert "coder/prompts/system.md" in names
+        assert {"coder/schemas/report.json", "coder/schemas/session_started.json"} <= set(names)
         archive.extractall(tmp_path / "site")
     code = (
         "from coder import prompts; print(prompts._prompt_dir()); print(prompts.load('system')[:9])"

@@ -423,10 +423,12 @@ class ChatProvider:
 
 def _usage(usage: Any) -> TokenUsage:
     details = getattr(usage, "prompt_tokens_details", None)
+    output = getattr(usage, "completion_tokens_details", None)
     return TokenUsage(
         prompt_tokens=usage.prompt_tokens or 0,
         completion_tokens=usage.completion_tokens or 0,
         cached_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0,
+        reasoning_tokens=(getattr(output, "reasoning_tokens", None) or 0) if output else 0,
     )
 
 

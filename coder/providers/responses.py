@@ -165,10 +165,12 @@ def _usage(usage: Any) -> TokenUsage:
     if usage is None:
         return TokenUsage()
     details = getattr(usage, "input_tokens_details", None)
+    output = getattr(usage, "output_tokens_details", None)
     return TokenUsage(
         prompt_tokens=usage.input_tokens or 0,
         completion_tokens=usage.output_tokens or 0,
         cached_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0,
+        reasoning_tokens=(getattr(output, "reasoning_tokens", None) or 0) if output else 0,
     )
 
 

@@ -46,6 +46,8 @@ class ToolContext:
     """Id of the call being executed (set by dispatch)."""
     edited_paths: list[str] = field(default_factory=list)
     """Files changed by edit tools this session, most recent last."""
+    protect_tests: bool = False
+    """Refuse edits to test files (`--protect-tests`)."""
     originals: dict[str, str | None] = field(default_factory=dict)
     """Each file's text before the edit tools first changed it since the last reset
     (None: it did not exist); what a small model's failed attempt is narrowed against."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from coder.diff import Patch, apply_parsed, parse_patch, unified_diff
 from coder.errors import CoderError, WorkspaceError
+from coder.proof import is_test_path
 from coder.tools import ToolContext, content_digest, tool
 
 
@@ -26,6 +27,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     content: every line of the new file
     """
     ctx.ws.refuse_secret(path)
+    _refuse_protected_tests(ctx, [path])
     full = ctx.ws.resolve(path)
     if full.is_dir():
         raise WorkspaceError(f"is a directory: {path}")
@@ -63,10 +65,21 @@ def _stale(ctx: ToolContext, path: str, data: bytes) -> str | None:
     )
 
 
+def _refuse_protected_tests(ctx: ToolContext, paths: list[str]) -> None:
+    """With --protect-tests, no write touches a test file (a rename away counts)."""
+    tests = sorted({path for path in paths if path and is_test_path(path)})
+    if ctx.protect_tests and tests:
+        raise WorkspaceError(
+            f"refused: {', '.join(tests)} is a test file and tests are protected "
+            "(--protect-tests); change the code instead"
+        )
+
+
 def review_and_apply(ctx: ToolContext, diff: str) -> str:
     """Parse `diff` once, ask the approver about it, apply what it approved, and describe it
     for the model."""
     patch = parse_patch(diff)
+    _refuse_protected_tests(ctx, [p for fp in patch.files for p in (fp.path, fp.source_path)])
     decision = ctx.approver.review_diff(patch)
     if decision.edited_diff is not None:
         applied, select = parse_patch(decision.edited_diff), None

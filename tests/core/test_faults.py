@@ -18,7 +18,7 @@ from coder.conversation import ToolCall
 from coder.tools import AutoApprover, ToolContext, ToolRegistry, tool
 from coder.workspace import Workspace
 from tests.conftest import FIXTURES
-from tests.runs import coder_run, events, run_command
+from tests.runs import coder_run, events, finished, run_command
 
 FINISH = {"text": "Done.", "tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]}
 
@@ -110,8 +110,8 @@ def test_the_same_call_repeated_is_refused_then_ends_the_run(
     server = scripted_server([{**run_command("read_file", path="textutil.py"), "repeat": True}])
     proc = coder_run(repo, server.base_url, "--check", "true", "--max-turns", "20")
     assert proc.returncode == 1
-    assert events(proc)[-1]["outcome"] == "failed"
-    assert "repeated read_file" in events(proc)[-1]["summary"]
+    assert finished(proc)["outcome"] == "failed"
+    assert "repeated read_file" in finished(proc)["summary"]
     results = [e for e in events(proc) if e["type"] == "tool_result"]
     assert [r["ok"] for r in results] == [True, True, False, False]
     assert "Not run: you made exactly this read_file call 3 times" in results[2]["output"]

@@ -44,8 +44,9 @@ def test_ctrl_c_stops_the_command_and_ends_with_interrupted(
     rest, stderr = proc.communicate(timeout=10)
     assert time.monotonic() - sent < 2.0
     assert proc.returncode == 1, stderr
-    last = json.loads(rest.splitlines()[-1])
-    assert (last["type"], last["outcome"]) == ("finished", "interrupted")
+    *_, finished, report = [json.loads(line) for line in rest.splitlines()]
+    assert (finished["type"], finished["outcome"]) == ("finished", "interrupted")
+    assert (report["type"], report["report"]["outcome"]) == ("report", "interrupted")
     assert len(server.received) == 1
     time.sleep(3)
     assert not marker.exists()
@@ -71,4 +72,5 @@ def test_ctrl_c_while_waiting_for_the_first_token_returns_at_once(
     rest, stderr = proc.communicate(timeout=10)
     assert time.monotonic() - sent < 1.5
     assert proc.returncode == 1, stderr
-    assert json.loads(rest.splitlines()[-1])["outcome"] == "interrupted"
+    finished = [json.loads(line) for line in rest.splitlines()][-2]
+    assert (finished["type"], finished["outcome"]) == ("finished", "interrupted")

@@ -53,12 +53,12 @@ def test_fixes_the_bug_through_either_api(textutil: Path, scripted_server: Any, 
     assert proc.returncode == 0, proc.stderr
     assert "title.lower()" in (textutil / "textutil.py").read_text()
     kinds = [e["type"] for e in events(proc)]
-    assert kinds[0] == "session_started" and kinds[-1] == "finished"
+    assert kinds[0] == "session_started" and kinds[-2:] == ["finished", "report"]
     assert {"assistant_message", "tool_called", "tool_result", "check_result", "usage"} <= set(
         kinds
     )
     assert all(isinstance(e["ts"], float) for e in events(proc))
-    assert events(proc)[-1]["outcome"] == "passed"
+    assert events(proc)[-2]["outcome"] == "passed"
     expected_path = "/v1/chat/completions" if api == "chat" else "/v1/responses"
     assert set(server.paths) == {expected_path}
 
@@ -69,7 +69,7 @@ def test_model_that_never_fixes_ends_with_exit_1_and_saw_every_failure(
     server = scripted_server(SCRIPTS / "never_fixes.json")
     proc = run_agent(textutil, server.base_url, "--max-turns", "3")
     assert proc.returncode == 1, proc.stderr
-    finished = events(proc)[-1]
+    finished = events(proc)[-2]
     assert (finished["outcome"], finished["turns"]) == ("budget_exhausted", 3)
     assert len(server.received) == 3
     # Each run_checks result (turns 1 and 2) reached the model in the following request.

@@ -208,3 +208,28 @@ def test_context_tools_see_files_written_after_the_map_was_built(ctx: ToolContex
     ok, refs = call(ctx, "find_references", name="alpha")
     assert "pkg/more.py:2: return alpha() + x" in refs
     assert "pkg/more.py" in call(ctx, "repo_map", focus="gamma")[1]
+
+
+@pytest.mark.parametrize(
+    "diff",
+    [
+        "--- a/tests/test_mod.py\n+++ b/tests/test_mod.py\n@@ -1 +1 @@\n-assert True\n+pass\n",
+        "diff --git a/tests/test_mod.py b/mod_check.py\nsimilarity index 100%\n"
+        "rename from tests/test_mod.py\nrename to mod_check.py\n",
+        "--- /dev/null\n+++ b/tests/test_new.py\n@@ -0,0 +1 @@\n+def test_x():\n+    pass\n",
+    ],
+    ids=["edit", "rename-away", "create"],
+)
+def test_protected_tests_cannot_be_edited_renamed_away_or_added(
+    ctx: ToolContext, diff: str
+) -> None:
+    (ctx.ws.root / "tests").mkdir()
+    (ctx.ws.root / "tests" / "test_mod.py").write_text("assert True\n")
+    ctx.protect_tests = True
+    ok, text = call(ctx, "apply_diff", diff=diff.replace("+def test_x():\n+    pass\n", "+x\n"))
+    assert not ok and "tests are protected" in text
+    assert (ctx.ws.root / "tests" / "test_mod.py").read_text() == "assert True\n"
+    assert not (ctx.ws.root / "tests" / "test_new.py").exists()
+    write = ToolCall("c2", "write_file", {"path": "tests/test_mod.py", "content": "pass\n"})
+    outcome = registry(("write_file",)).dispatch(ctx, write)
+    assert not outcome.ok and "tests are protected" in outcome.text

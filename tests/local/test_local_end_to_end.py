@@ -52,7 +52,8 @@ def test_coder_run_fixes_the_demo_task_offline(tmp_path: Path) -> None:
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert events[0]["type"] == "session_started" and events[0]["provider"] == "local"
-    assert events[-1]["type"] == "finished" and events[-1]["outcome"] == "passed"
+    assert events[-2]["type"] == "finished" and events[-2]["outcome"] == "passed"
+    assert events[-1]["type"] == "report" and events[-1]["report"]["outcome"] == "passed"
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo
     )

@@ -11,11 +11,11 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from coder.agent import Outcome
 from coder.config import load
 from coder.events import Event, ToolResult
 from coder.profiles.small.narrow import narrow
 from coder.providers import get_provider
+from coder.results import Outcome
 from coder.session import Session
 from coder.tools import AutoApprover
 from tests.core.test_run_e2e import CHECK

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from coder import config
-from tests.runs import coder_run, events, run_command, tool_outputs
+from tests.runs import coder_run, events, finished, run_command, tool_outputs
 
 FINISH = {"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]}
 GIVE_UP = {"text": "stop", "tool_calls": [], "repeat": True}
@@ -141,7 +141,7 @@ def test_escape_sequences_never_reach_the_terminal_raw(repo: Path, scripted_serv
         assert raw not in proc.stderr
         assert raw not in proc.stdout
     assert "␛]52" in proc.stderr  # shown, not obeyed
-    assert events(proc)[-1]["summary"].startswith("done")
+    assert finished(proc)["summary"].startswith("done")
 
 
 def test_a_sandbox_that_cannot_start_refuses_the_run_with_the_fix(

@@ -31,6 +31,7 @@ from coder.tui import commands
 from coder.tui.bridge import AgentEvent, StreamReady, TuiApprover, TuiEventSink
 from coder.tui.screens.install import InstallOutcome, InstallScreen
 from coder.tui.screens.main import MainScreen
+from coder.tui.screens.run_diff import RunDiffScreen
 from coder.tui.screens.trust import TrustScreen
 from coder.tui.widgets.prompt_input import PromptInput
 
@@ -60,6 +61,7 @@ class CoderApp(App[int]):
         Binding("escape", "interrupt", "interrupt"),
         Binding("shift+tab", "cycle_approval", "approval mode", priority=True),
         Binding("ctrl+c", "quit_twice", "quit (twice)", priority=True),
+        Binding("ctrl+o", "run_diff", "diff of the run"),
     ]
 
     def __init__(
@@ -371,6 +373,16 @@ class CoderApp(App[int]):
         self.approver.cancel_pending()
         self.main_screen.status.state = "interrupting"
         await self.main_screen.transcript.add_notice("interrupting…")
+
+    async def action_run_diff(self) -> None:
+        """Ctrl+O: the last run's whole diff, from its report."""
+        report = self.main_screen.last_report
+        if report is None:
+            self.notify("no run has ended yet", timeout=2)
+            return
+        files = len(report["files"])
+        title = f"the run's changes: {files} file(s) · {report['outcome']} · Esc closes"
+        await self.push_screen(RunDiffScreen(str(report["diff"]), title))
 
     def action_cycle_approval(self) -> None:
         """Shift+Tab: suggest → auto-edit → full-auto → suggest."""

@@ -5,6 +5,8 @@ The app hands every agent event to `show_event`; this screen decides which widge
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.screen import Screen
@@ -18,12 +20,14 @@ from coder.events import (
     Event,
     Finished,
     Notice,
+    Report,
     SessionStarted,
     ToolCalled,
     ToolOutput,
     ToolResult,
     Usage,
 )
+from coder.report import report_text
 from coder.textsafe import printable
 from coder.tui.widgets.diff_view import render_diff
 from coder.tui.widgets.prompt_input import PromptInput
@@ -49,6 +53,8 @@ class MainScreen(Screen[None]):
         self.approval = approval
         self.repo = repo
         self._checks: dict[str, bool] = {}
+        self.last_report: dict[str, Any] | None = None
+        """The last run's report (the `report` event's JSON form)."""
 
     def compose(self) -> ComposeResult:
         welcome = (
@@ -124,6 +130,10 @@ class MainScreen(Screen[None]):
             text = OUTCOME_TEXT.get(event.outcome, event.outcome)
             level = "info" if event.outcome in ("passed", "interrupted") else "warning"
             await transcript.add_notice(f"{text} — {event.summary}", level)
+        elif isinstance(event, Report):
+            self.last_report = event.report
+            body = f"{report_text(event.report)}\nctrl+o: the whole diff"
+            await transcript.add_panel("run report", Content(printable(body)))
 
     async def show_reply(self, title: str, body: str, kind: str) -> None:
         """Render a slash command's reply."""

@@ -8,20 +8,25 @@ then the keys that could redirect the API key or run commands are ignored, with 
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+)
 
 from coder import trust
 from coder.errors import ConfigError
 
-APIS = ("chat", "responses", "local", "auto")
-EFFORTS = ("low", "medium", "high")
-APPROVAL_MODES = ("suggest", "auto-edit", "full-auto")
-SANDBOX_MODES = ("workspace-write", "read-only", "off")
-PROFILES = ("auto", "default", "small")
 UNTRUSTED_KEYS = (
     "base_url", "api_key", "checks", "allowed_commands", "approval", "sandbox",
     "sandbox_network", "env_passthrough", "model_path",
@@ -87,6 +92,8 @@ class Settings:
     """Trust the repository's `.coder.toml` for this run (`--trust`)."""
     json: bool = False
     """Headless: JSON Lines events on stdout."""
+    focus: tuple[str, ...] = ()
+    """Where the user started coder inside the repository: the repo map ranks around it."""
     warnings: tuple[str, ...] = ()
     """What loading noticed and the user should hear (ignored untrusted keys, …)."""
     ignored_keys: tuple[str, ...] = ()
@@ -112,10 +119,10 @@ class Settings:
 
 
 _FIELD_NAMES = {f.name for f in fields(Settings)}
-_CONFIG_KEYS = {
-    name.replace("_", "-"): name
-    for name in _FIELD_NAMES - {"repo", "json", "trust", "warnings", "ignored_keys", "flags"}
-}
+INTERNAL_FIELDS = frozenset(
+    {"repo", "json", "trust", "warnings", "ignored_keys", "flags", "focus", "checks_source"}
+)
+"""Settings fields no config file sets (the rest are `_FileConfig`'s keys)."""
 
 
 def user_config_path() -> Path:
@@ -139,54 +146,66 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"invalid config file {path}: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = _CONFIG_KEYS.get(key) or _CONFIG_KEYS.get(key.replace("_", "-"))
-        if name is None:
-            raise ConfigError(f"unknown key {key!r} in {path}")
-        out[name] = value
-    return out
+    return _validated({key.replace("_", "-"): value for key, value in data.items()}, str(path))
 
 
-def _coerce(values: dict[str, Any], origin: str) -> dict[str, Any]:
-    out = dict(values)
+def _strings(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Strings = Annotated[list[str], BeforeValidator(_strings)]
+"""A list of strings; one string alone is a list of one."""
+
+
+class _FileConfig(BaseModel):
+    """What a config file (or the environment) may set, and the type of each key."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, alias_generator=lambda name: name.replace("_", "-")
+    )
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    api: Literal["chat", "responses", "local", "auto"] | None = None
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    max_turns: PositiveInt | None = None
+    checks: Strings | None = None
+    approval: Literal["suggest", "auto-edit", "full-auto"] | None = None
+    allowed_commands: Strings | None = None
+    command_timeout_s: PositiveFloat | None = None
+    check_timeout_s: PositiveFloat | None = None
+    model_timeout_s: PositiveFloat | None = None
+    max_repeats: PositiveInt | None = None
+    profile: Literal["auto", "default", "small"] | None = None
+    protect_tests: bool | None = None
+    repo_map_tokens: PositiveInt | None = None
+    model_path: str | None = None
+    context_window: PositiveInt | None = None
+    sandbox: Literal["workspace-write", "read-only", "off"] | None = None
+    sandbox_network: bool | None = None
+    env_passthrough: Strings | None = None
+    secret_files: Strings | None = None
+
+
+def _validated(data: dict[str, Any], origin: str) -> dict[str, Any]:
+    """`data` (config spelling) checked by `_FileConfig`: Settings field name → value; one
+    line naming the file, the key and what it should be when it is wrong."""
+    try:
+        parsed = _FileConfig.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"] if isinstance(part, str)) or "?"
+        if error["type"] == "extra_forbidden":
+            raise ConfigError(f"{origin}: unknown key {key!r}") from None
+        got = json.dumps(error.get("input"), default=str)
+        raise ConfigError(f"{origin}: {key}: {error['msg'].lower()}, not {got}") from None
+    out = parsed.model_dump(exclude_unset=True)
     for name in ("checks", "allowed_commands", "env_passthrough", "secret_files"):
-        if name in out:
-            value = out[name]
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a list of strings")
-            out[name] = tuple(value)
-    for name in ("max_turns", "repo_map_tokens", "context_window", "max_repeats"):
-        if name in out and out[name] is not None:
-            if not isinstance(out[name], int) or isinstance(out[name], bool) or out[name] < 1:
-                raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a positive integer")
-    for name in ("command_timeout_s", "check_timeout_s", "model_timeout_s"):
-        if name in out and (
-            isinstance(out[name], bool) or not isinstance(out[name], (int, float)) or out[name] <= 0
-        ):
-            raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a positive number")
-    for name in (
-        "model", "base_url", "api_key", "api", "reasoning_effort", "approval", "sandbox", "profile"
-    ):  # fmt: skip
-        if name in out and out[name] is not None and not isinstance(out[name], str):
-            raise ConfigError(f"{origin}: {name.replace('_', '-')} must be a string")
-    for name in ("sandbox_network", "protect_tests"):
-        if name in out and not isinstance(out[name], bool):
-            raise ConfigError(f"{origin}: {name.replace('_', '-')} must be true or false")
-    if out.get("profile") is not None and out["profile"] not in PROFILES:
-        raise ConfigError(f"{origin}: profile must be one of {', '.join(PROFILES)}")
-    if out.get("sandbox") is not None and out["sandbox"] not in SANDBOX_MODES:
-        raise ConfigError(f"{origin}: sandbox must be one of {', '.join(SANDBOX_MODES)}")
-    if "model_path" in out and out["model_path"] is not None:
-        out["model_path"] = Path(str(out["model_path"])).expanduser()
-    if out.get("api") is not None and out["api"] not in APIS:
-        raise ConfigError(f"{origin}: api must be one of {', '.join(APIS)}")
-    if out.get("reasoning_effort") is not None and out["reasoning_effort"] not in EFFORTS:
-        raise ConfigError(f"{origin}: reasoning-effort must be one of {', '.join(EFFORTS)}")
-    if out.get("approval") is not None and out["approval"] not in APPROVAL_MODES:
-        raise ConfigError(f"{origin}: approval must be one of {', '.join(APPROVAL_MODES)}")
+        if out.get(name) is not None:
+            out[name] = tuple(out[name])
+    if out.get("model_path") is not None:
+        out["model_path"] = Path(out["model_path"]).expanduser()
     return out
 
 
@@ -200,9 +219,9 @@ def load(flags: dict[str, Any] | None = None, repo: Path | None = None) -> Setti
     if not root.is_dir():
         raise ConfigError(f"repository directory not found: {root}")
     merged: dict[str, Any] = {}
-    user = _coerce(_read_toml(user_config_path()), str(user_config_path()))
+    user = _read_toml(user_config_path())
     project_path = root / trust.CONFIG_NAME
-    project = _coerce(_read_toml(project_path), str(project_path))
+    project = _read_toml(project_path)
     warned: list[str] = []
     ignored: list[str] = []
     if project and not (flags.get("trust") or trust.is_trusted(root)):
@@ -225,7 +244,8 @@ def load(flags: dict[str, Any] | None = None, repo: Path | None = None) -> Setti
         merged.update(layer)
         if "checks" in layer and source:
             merged["checks_source"] = source
-    merged = _coerce(merged, "settings")
+    if isinstance(merged.get("checks"), list):
+        merged["checks"] = tuple(merged["checks"])
     merged["repo"] = root.resolve()
     merged["warnings"] = tuple(warned)
     merged["ignored_keys"] = tuple(name.replace("_", "-") for name in ignored)

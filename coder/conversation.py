@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-Section = Literal["system", "repo_map", "task", "turns"]
+Section = Literal["system", "instructions", "repo_map", "task", "turns"]
 TextKind = Literal["text", "hint", "steer", "retry", "state"]
 
 
@@ -107,11 +107,13 @@ class Compaction:
 class Conversation:
     """Append-only conversation with named leading sections.
 
-    `system`, `repo_map` and `task` are set once, in that order, before any turn; later
+    `system`, `instructions` (the project's AGENTS.md and kin), `repo_map` and `task` are set
+    once, in that order, before any turn; later
     items go to the turns list. `items()` is what providers send.
     """
 
     system: SystemText | None = None
+    instructions: UserText | None = None
     repo_map: UserText | None = None
     task: UserText | None = None
     turns: list[Item] = field(default_factory=list)
@@ -143,12 +145,12 @@ class Conversation:
 
     def items(self) -> list[Item]:
         """All items in the order sent to the model."""
-        head = [x for x in (self.system, self.repo_map, self.task) if x is not None]
-        return [*head, *self.turns]
+        return [*self.head(), *self.turns]
 
     def head(self) -> list[Item]:
-        """The stable prefix: system prompt, repo map and task."""
-        return [x for x in (self.system, self.repo_map, self.task) if x is not None]
+        """The stable prefix: system prompt, project instructions, repo map and task."""
+        head = (self.system, self.instructions, self.repo_map, self.task)
+        return [x for x in head if x is not None]
 
     def last_assistant(self) -> AssistantTurn | None:
         """The most recent model turn, if any."""
@@ -199,6 +201,7 @@ class Conversation:
         """The conversation as plain JSON-able data."""
         return {
             "system": _item_dict(self.system),
+            "instructions": _item_dict(self.instructions),
             "repo_map": _item_dict(self.repo_map),
             "task": _item_dict(self.task),
             "turns": [_item_dict(item) for item in self.turns],
@@ -208,9 +211,11 @@ class Conversation:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conversation:
         """A conversation read back from `to_dict`'s data."""
-        system, repo_map, task = (_item(data.get(k)) for k in ("system", "repo_map", "task"))
+        names = ("system", "instructions", "repo_map", "task")
+        system, instructions, repo_map, task = (_item(data.get(k)) for k in names)
         return cls(
             system=system if isinstance(system, SystemText) else None,
+            instructions=instructions if isinstance(instructions, UserText) else None,
             repo_map=repo_map if isinstance(repo_map, UserText) else None,
             task=task if isinstance(task, UserText) else None,
             turns=[item for item in map(_item, data.get("turns", [])) if item is not None],

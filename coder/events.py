@@ -53,6 +53,8 @@ class SessionStarted(Event):
     """The model-size profile: default or small."""
     profile_reason: str = ""
     """Why that profile (a flag, the embedded model, the model's size)."""
+    instructions: list[str] = field(default_factory=list)
+    """The project instructions read into the prompt (AGENTS.md, …), in precedence order."""
     type: Literal["session_started"] = "session_started"
     ts: float = field(default_factory=_now)
 

@@ -36,6 +36,7 @@ from coder.events import (
 )
 from coder.policy import needs_asking
 from coder.protocols import FanOutSink
+from coder.task_input import read_task
 from coder.textsafe import json_line, printable
 from coder.workspace import Workspace
 
@@ -179,6 +180,8 @@ def _flags(args: argparse.Namespace) -> dict[str, object]:
             "protect_tests",
         )
     }
+    if getattr(args, "subdir", None):
+        flags["focus"] = (args.subdir,)
     if getattr(args, "checks", None):
         flags["checks"] = list(args.checks)
     flags["json"] = getattr(args, "json", False) or None
@@ -195,25 +198,11 @@ def _log_to_stderr(name: str) -> None:
     logger.setLevel(logging.INFO)
 
 
-def _read_task(task: str) -> str:
-    if task.startswith("@"):
-        path = Path(task[1:])
-        if not path.is_file():
-            raise UsageError(f"task file not found: {path}")
-        try:
-            task = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise UsageError(f"cannot read task file {path}: {exc.strerror or exc}") from None
-    if not task.strip():
-        raise UsageError("the task is empty")
-    return task.strip()
-
-
 def run_command(args: argparse.Namespace) -> int:
     """`coder run TASK`: returns 0 checks pass, 1 not done, 2 usage, 3 provider."""
     from coder.session import build_session
 
-    task = _read_task(args.task)
+    task = read_task(args.task)
     _check_report_path(getattr(args, "report", None))
     settings = config.load(_flags(args), repo=Path(args.repo) if args.repo else None)
     sinks = [ProgressSink(sys.stderr)]
@@ -222,6 +211,8 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         _log_to_stderr("coder.local")  # the embedded model's "prefilled N, reused M" per turn
     ask = sys.stdin if sys.stdin is not None and sys.stdin.isatty() else None
+    if args.task == "-":
+        ask = None  # the task came through standard input: no one is there to answer
     allowed = (*settings.allowed_commands, *trust.remembered_commands(settings.repo))
     approver = HeadlessApprover(settings.approval or "full-auto", allowed, ask)
     session = build_session(settings, FanOutSink(*sinks), approver)

@@ -19,6 +19,10 @@ from coder.config import Settings
 from coder.conversation import Conversation, TokenUsage, UserText
 from coder.errors import Interrupted
 from coder.events import CheckResult, Notice, Report, SessionStarted, ToolOutput
+from coder.instructions import Instructions
+from coder.instructions import find as find_instructions
+from coder.instructions import render as render_instructions
+from coder.mentions import with_mentioned_files
 from coder.meter import Meter
 from coder.proof import is_test_path
 from coder.protocols import EventSink, Provider
@@ -36,6 +40,9 @@ from coder.workspace import Workspace
 
 __all__ = ["Outcome", "Session", "build_session"]
 TEST_KINDS = ("passed", "failed", "error", "skipped")
+INSTRUCTION_CHARS_PER_MAP_TOKEN = 4
+"""The project instructions may take as many characters as the repo map has tokens, times
+this (16,000 with the default profile, 4,096 with the small one)."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,7 @@ class Session:
         assert self.ledger is not None
         if not self._started:
             self._started = True
+            found = self._add_instructions()
             self.sink.emit(
                 SessionStarted(
                     task=task,
@@ -159,6 +167,7 @@ class Session:
                     sandbox=self.workspace.sandbox.state.to_dict(),
                     profile=self.profile.name,
                     profile_reason=self.profile_reason,
+                    instructions=[item.source for item in found],
                 )
             )
             for warning in self._warnings():
@@ -169,6 +178,9 @@ class Session:
                 )
             self._add_repo_map(task)
         self.checks.start_baseline()  # beside the first model turn: it adds no wait
+        task, mentioned = with_mentioned_files(task, self.workspace)
+        if mentioned:
+            self.sink.emit(Notice(f"in the model's context with the task: {', '.join(mentioned)}"))
         started = time.monotonic()
         outcome = self.agent.run(task)
         self.report = self._report(outcome, time.monotonic() - started)
@@ -241,9 +253,23 @@ class Session:
             )
         return warnings
 
+    def _add_instructions(self) -> list[Instructions]:
+        """AGENTS.md and kin, nearest first, into the stable prefix before the repo map."""
+        subdir = self.settings.focus[0] if self.settings.focus else None
+        found = find_instructions(
+            self.workspace, subdir, INSTRUCTION_CHARS_PER_MAP_TOKEN * self.repo_map_tokens
+        )
+        text = render_instructions(found)
+        if text:
+            self.conversation.set_section("instructions", UserText(text))
+        for item in found:
+            if item.cut:
+                self.sink.emit(Notice(f"{item.source}: cut short to fit the prompt", "warning"))
+        return found
+
     def _add_repo_map(self, task: str) -> None:
         """Put the ranked map before the task; it stays fixed, a stable cached prefix."""
-        text = self.repo_map(focus_terms(task))
+        text = self.repo_map([*self.settings.focus, *focus_terms(task)])
         if self.map.notice:
             self.sink.emit(Notice(self.map.notice, "warning"))
         if text.strip():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -42,7 +43,13 @@ def test_wheel_contains_prompts_and_loads_them(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    wheel = next(tmp_path.glob("coder-*.whl"))
+    wheel = next(tmp_path.glob("coder_agent-*.whl"))
+    assert (
+        "Name: coder-agent"
+        in zipfile.ZipFile(wheel)
+        .read(next(n for n in zipfile.ZipFile(wheel).namelist() if n.endswith("METADATA")))
+        .decode()
+    )
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         assert "coder/prompts/system.md" in names
@@ -77,3 +84,18 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     assert "coder model install" in install_and_demo
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert test_command.removeprefix(". .venv/bin/activate && ") in ci
+
+
+def test_every_install_hint_names_the_distribution_on_pypi() -> None:
+    """`coder` on PyPI is an unrelated package: no hint may tell a user to install it."""
+    from coder import DISTRIBUTION, INSTALL_LOCAL
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == DISTRIBUTION
+    assert project["scripts"] == {"coder": "coder.cli:main"}
+    texts = [ROOT / "README.md", *(ROOT / "coder").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]
+    wrong = re.compile(r"""pip install ['"]?coder(\[|['"\s]|$)""", re.M)
+    offenders = [str(p) for p in texts if wrong.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
+    assert DISTRIBUTION in INSTALL_LOCAL
+    assert INSTALL_LOCAL in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coder import INSTALL_LOCAL
 from coder.config import LOCAL_MODEL
 from coder.conversation import (
     AssistantTurn,
@@ -78,7 +79,7 @@ class LocalProvider:
             import llama_cpp  # noqa: F401
         except ImportError:
             raise UsageError(
-                "the embedded model needs llama-cpp-python: pip install 'coder[local]'"
+                f"the embedded model needs llama-cpp-python: {INSTALL_LOCAL}"
             ) from None
         path = require_model_path(settings.model_path)
         return cls(path, n_ctx=settings.context_window or DEFAULT_CONTEXT)

@@ -22,8 +22,9 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from coder import INSTALL_LOCAL
 from coder.config import cache_dir
 from coder.errors import CoderError, UsageError
 
@@ -134,7 +135,8 @@ def require_model_path(override: Path | None = None) -> Path:
 
 
 class Progress:
-    """A one-line byte progress bar on a text stream (redrawn in place on a terminal)."""
+    """Byte progress of one install step: a `rich` bar on a terminal, a line per tenth in a
+    log (CI), and `report` calls for the TUI."""
 
     def __init__(
         self,
@@ -151,38 +153,53 @@ class Progress:
         self.cancel = cancel
         self.done = 0
         self.started = time.monotonic()
-        self._last_draw = 0.0
-        self._tty = self.stream.isatty()
         self._last_pct = -10
+        self._bar: Any = None
+        if self.stream.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(
+                TextColumn(label),
+                BarColumn(),
+                DownloadColumn(binary_units=True),
+                TransferSpeedColumn(),
+                console=Console(file=self.stream),
+            )
+            self._task = self._bar.add_task(label, total=total)
+            self._bar.start()
 
     def advance(self, n: int) -> None:
         """Count `n` more bytes and redraw when useful; InstallCancelled once `cancel` is set."""
         if self.cancel is not None and self.cancel.is_set():
+            self.close()
             raise InstallCancelled("model install cancelled")
         self.done += n
         if self.report is not None:
             self.report(InstallStep(self.label.strip(), self.done, self.total))
-        now = time.monotonic()
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done)
+            return
         pct = int(100 * self.done / self.total) if self.total else 100
-        if self._tty and now - self._last_draw > 0.1:
-            self._draw(end="\r")
-            self._last_draw = now
-        elif not self._tty and pct >= self._last_pct + 10:
-            self._draw(end="\n")
+        if pct >= self._last_pct + 10:
+            self._line()
             self._last_pct = pct - pct % 10
 
     def close(self) -> None:
         """Draw the final state and end the line."""
-        self._draw(end="\n")
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done)
+            self._bar.stop()
+            self._bar = None
+        else:
+            self._line()
 
-    def _draw(self, end: str) -> None:
+    def _line(self) -> None:
         frac = min(1.0, self.done / self.total) if self.total else 1.0
-        width = 30
-        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
         mib = self.done / (1 << 20)
         rate = mib / max(1e-6, time.monotonic() - self.started)
-        line = f"{self.label} [{bar}] {frac:4.0%} {mib:7.1f} MiB {rate:6.1f} MiB/s"
-        self.stream.write(line + end)
+        self.stream.write(f"{self.label} {frac:4.0%} {mib:7.1f} MiB {rate:6.1f} MiB/s\n")
         self.stream.flush()
 
 
@@ -381,7 +398,7 @@ def status_lines(spec: ModelSpec = QWEN_CODER_1_5B) -> tuple[bool, list[str]]:
     if runtime:
         lines.append(f"runtime: llama-cpp-python {runtime}")
     else:
-        lines.append("runtime: llama-cpp-python not installed: pip install 'coder[local]'")
+        lines.append(f"runtime: llama-cpp-python not installed: {INSTALL_LOCAL}")
     return installed and runtime is not None, lines
 
 

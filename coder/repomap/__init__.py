@@ -325,6 +325,10 @@ class RepoMap:
             if stats.get(item, Stat(0, 0, "", "", 0)).shape:
                 files.add(item)
                 continue
+            inside = [p for p, s in stats.items() if s.shape and p.startswith(item + "/")]
+            if inside:  # a directory: the files in it
+                files.update(inside)
+                continue
             suffix = "/" + item
             matches = [p for p, s in stats.items() if s.shape and p.endswith(suffix)]
             if matches and ("/" in item or Path(item).suffix):

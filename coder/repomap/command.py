@@ -25,7 +25,8 @@ def map_command(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", RuntimeWarning)
         repo_map = RepoMap(Workspace(root))
         repo_map.refresh()
-        text = repo_map.render(args.tokens, focus=args.focus or ())
+        focus = [*args.focus, *([args.subdir] if getattr(args, "subdir", None) else [])]
+        text = repo_map.render(args.tokens, focus=focus)
     for warning in caught:
         print(f"coder: warning: {warning.message}", file=sys.stderr)
     if text:

@@ -28,14 +28,16 @@ _FLAGS = (
     "sandbox_network",
     "trust",
     "profile",
+    "protect_tests",
 )
 
 
-def make_app(settings: Settings) -> CoderApp:
-    """The app for `settings`; the session is built on first use, not at start."""
+def make_app(settings: Settings, task: str | None = None) -> CoderApp:
+    """The app for `settings` (started on `task` when given); the session is built on first
+    use, not at start."""
     from coder.tui.app import CoderApp
 
-    return CoderApp(settings)
+    return CoderApp(settings, task=task)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -45,6 +47,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     from coder.workspace import Workspace
 
     flags = {name: getattr(args, name, None) for name in _FLAGS}
+    if getattr(args, "subdir", None):
+        flags["focus"] = (args.subdir,)
     settings = load(flags)
     if settings.approval is None:
         # Neither flag nor config chose: a human is watching, so ask first.
@@ -55,6 +59,13 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def main(args: argparse.Namespace) -> int:
-    """`coder` with no subcommand: open the TUI; returns the exit code."""
-    app = make_app(settings_from_args(args))
+    """`coder [TASK]`: open the TUI (started on TASK when given); returns the exit code."""
+    from coder.errors import UsageError
+    from coder.task_input import read_task
+
+    task = getattr(args, "task", None)
+    if task == "-":
+        raise UsageError("the TUI reads its keys from standard input: use `coder run -` there")
+    first = read_task(task) if task is not None else None
+    app = make_app(settings_from_args(args), first)
     return app.run() or 0

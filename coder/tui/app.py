@@ -28,7 +28,15 @@ from coder.events import Finished
 from coder.providers import weights
 from coder.providers.weights import ModelSpec
 from coder.tui import commands
-from coder.tui.bridge import AgentEvent, StreamReady, TuiApprover, TuiEventSink
+from coder.tui.bridge import (
+    AgentEvent,
+    DiffApplied,
+    DrainStream,
+    StreamReady,
+    TuiApprover,
+    TuiEventSink,
+    Waiting,
+)
 from coder.tui.screens.install import InstallOutcome, InstallScreen
 from coder.tui.screens.main import MainScreen
 from coder.tui.screens.run_diff import RunDiffScreen
@@ -44,6 +52,10 @@ SessionFactory = Callable[["Settings", "EventSink", "Approver"], "Session"]
 QUIT_WINDOW_S = 2.0
 STREAM_BATCH_S = 0.15
 """How long streamed fragments may wait to be drawn together."""
+PATHS_TTL_S = 5.0
+"""How long the list of files `@path` completes from is kept."""
+FIRST_TASK_POLL_S = 0.2
+"""How often `coder TASK` looks whether the questions at start are answered."""
 
 
 def _build_session(settings: Settings, sink: EventSink, approver: Approver) -> Session:
@@ -69,8 +81,11 @@ class CoderApp(App[int]):
         settings: Settings,
         session_factory: SessionFactory | None = None,
         model_spec: ModelSpec = weights.QWEN_CODER_1_5B,
+        task: str | None = None,
     ) -> None:
         super().__init__()
+        self._first_task = task
+        """`coder TASK`: started once no question (trust, install) is open."""
         if settings.approval is None:
             settings = replace(settings, approval="suggest")
         self.settings = settings
@@ -85,13 +100,45 @@ class CoderApp(App[int]):
         self._carried_ledger: Any = None
         self._last_ctrl_c = 0.0
         self._drain_scheduled = False
+        self._paths: tuple[float, list[str]] | None = None
+        self._fragments_seen = 0
         self.model_spec = model_spec
         """The embedded model's weights that the install screen offers (tests pass tiny ones)."""
 
     # ---- wiring ------------------------------------------------------------------------
 
     def get_default_screen(self) -> MainScreen:
-        return MainScreen(self.settings.model_name, self.approver.mode, str(self.settings.repo))
+        return MainScreen(
+            self.settings.model_name,
+            self.approver.mode,
+            str(self.settings.repo),
+            commands=sorted(commands.COMMANDS),
+            paths=self.repository_paths,
+        )
+
+    def repository_paths(self) -> list[str]:
+        """The files an `@path` may name (secret files left out); listed at most every few
+        seconds while the user types."""
+        now = time.monotonic()
+        if self._paths is None or now - self._paths[0] > PATHS_TTL_S:
+            from coder.workspace import Workspace
+
+            ws = Workspace(self.settings.repo)
+            try:
+                listed = [p for p in ws.list_files() if not ws.is_secret(p)]
+            except CoderError:
+                listed = []
+            self._paths = (now, listed)
+        return self._paths[1]
+
+    def tree_changed(self) -> None:
+        """After /undo or /redo: the check tally described another tree."""
+        self._on_ui(self.main_screen.forget_checks)
+
+    def quit(self) -> None:
+        """/exit, /quit: stop the agent, leave."""
+        self.stop_agent()
+        self.exit(0)
 
     @property
     def main_screen(self) -> MainScreen:
@@ -145,6 +192,31 @@ class CoderApp(App[int]):
         # After the first refresh the main screen's transcript exists to take a notice.
         self.call_after_refresh(self._check_trust)
         self.call_after_refresh(self._check_local_model)
+        self.call_after_refresh(self._show_instructions)
+        if self._first_task:  # after the questions above have been put on screen
+            self.call_after_refresh(self._start_first_task)
+
+    async def _show_instructions(self) -> None:
+        """The first lines name the project instructions the model will read."""
+        from coder.instructions import find
+        from coder.workspace import Workspace
+
+        subdir = self.settings.focus[0] if self.settings.focus else None
+        try:
+            found = find(Workspace(self.settings.repo), subdir, limit_chars=1 << 20)
+        except CoderError:
+            return
+        if found:
+            names = ", ".join(item.source for item in found)
+            await self.main_screen.transcript.add_notice(f"project instructions: {names}")
+
+    async def _start_first_task(self) -> None:
+        if len(self.screen_stack) > 1:  # a question is open: its answer decides the settings
+            self.set_timer(FIRST_TASK_POLL_S, self._start_first_task)
+            return
+        task, self._first_task = self._first_task, None
+        if task:
+            await self.submit(task)
 
     # ---- trust in the repository's .coder.toml -----------------------------------------
 
@@ -253,6 +325,10 @@ class CoderApp(App[int]):
         if not self.screen_stack:
             return  # shutting down: nothing left to draw on
         screen = self.main_screen
+        fragments = self.sink.fragments
+        if fragments > self._fragments_seen:
+            screen.status.streamed(fragments - self._fragments_seen)
+            self._fragments_seen = fragments
         for event in self.sink.take_stream():
             await screen.show_event(event)
 
@@ -262,19 +338,38 @@ class CoderApp(App[int]):
         # costs tens of milliseconds, so one per fragment would starve the event loop.
         if not self._drain_scheduled:
             self._drain_scheduled = True
-            self.set_timer(STREAM_BATCH_S, self._scheduled_drain)
+            self.set_timer(STREAM_BATCH_S, lambda: self.post_message(DrainStream()))
 
-    async def _scheduled_drain(self) -> None:
+    @on(DrainStream)
+    async def _scheduled_drain(self, message: DrainStream) -> None:
+        # A message, not the timer's own task: drains and agent events then take turns in
+        # the app's queue, so a message never ends while its earlier fragments are half drawn.
         self._drain_scheduled = False
         await self._drain_stream()
 
-    @on(AgentEvent)
-    async def _agent_event(self, message: AgentEvent) -> None:
+    @on(Waiting)
+    async def _waiting(self, message: Waiting) -> None:
         await self._drain_stream()
         if not self.screen_stack:
             return
-        await self.main_screen.show_event(message.event)
-        if isinstance(message.event, Finished):
+        screen = self.main_screen
+        block = screen.transcript.newest_tool()
+        if block is not None:
+            block.set_waiting(message.waiting)
+        if self.agent_running:
+            screen.status.state = "waiting for you" if message.waiting else "working"
+
+    @on(DiffApplied)
+    async def _diff_applied(self, message: DiffApplied) -> None:
+        await self._drain_stream()
+        block = self.main_screen.transcript.newest_tool() if self.screen_stack else None
+        if block is not None:
+            block.show_applied(message.diff)
+
+    @on(AgentEvent)
+    async def _agent_event(self, message: AgentEvent) -> None:
+        await self._drain_stream()  # the event itself is drawn there, in its place
+        if isinstance(message.event, Finished) and self.screen_stack:
             self.main_screen.status.state = "idle"
 
     # ---- input -------------------------------------------------------------------------
@@ -282,11 +377,15 @@ class CoderApp(App[int]):
     @on(PromptInput.Submitted)
     async def _submitted(self, message: PromptInput.Submitted) -> None:
         prompt = self.main_screen.prompt
-        text = message.value.strip()
-        prompt.value = ""
+        prompt.clear()
+        await self.submit(message.value)
+
+    async def submit(self, value: str) -> None:
+        """What Enter does with the prompt's text: a /command, guidance, or a task."""
+        text = value.strip()
         if not text:
             return
-        prompt.remember(text)
+        self.main_screen.prompt.remember(text)
         if text.startswith("/"):
             await self.run_slash_command(text)
         elif self.agent_running:
@@ -301,6 +400,7 @@ class CoderApp(App[int]):
         """Run the agent on `text` (a new task or a follow-up) in a thread worker."""
         self.agent_running = True
         self.main_screen.status.state = "working"
+        self.main_screen.status.activity = "model"
         self.run_worker(
             partial(self._run_agent, text),
             name="agent",
@@ -338,6 +438,8 @@ class CoderApp(App[int]):
             await self._show_reply(command.handler(self, arg))
 
     async def _show_reply(self, reply: commands.Reply) -> None:
+        if not self.screen_stack or self._exit:
+            return
         if reply.clear:
             await self.main_screen.transcript.clear()
         await self.main_screen.show_reply(reply.title, reply.body, reply.kind)
@@ -347,6 +449,8 @@ class CoderApp(App[int]):
         worker, state = message.worker, message.state
         if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
+        if not self.screen_stack or self._exit:
+            return  # shutting down: nothing left to draw on
         if worker.group == "agent":
             self.agent_running = False
             self.main_screen.status.state = "idle"

@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 
 class AgentEvent(Message):
-    """One agent event, delivered to the app in emission order."""
+    """An agent event was emitted: draw everything buffered up to and including it."""
 
     def __init__(self, event: Event) -> None:
         super().__init__()
@@ -47,33 +47,60 @@ class StreamReady(Message):
         return isinstance(message, StreamReady)
 
 
+class Waiting(Message):
+    """The agent waits for the user's answer (True) or goes on (False)."""
+
+    def __init__(self, waiting: bool) -> None:
+        super().__init__()
+        self.waiting = waiting
+
+
+class DiffApplied(Message):
+    """The review changed what is applied (hunks edited or left out): `diff` is that."""
+
+    def __init__(self, diff: str) -> None:
+        super().__init__()
+        self.diff = diff
+
+
+class DrainStream(Message):
+    """Time to draw the buffered fragments (posted by the batching timer)."""
+
+
 class TuiEventSink:
-    """EventSink that forwards events to the app; deltas and live output are coalesced."""
+    """EventSink that hands events to the app in one ordered buffer; deltas and live output
+    are coalesced and drawn in batches, any other event is drawn at once (after everything
+    emitted before it, never before it)."""
 
     def __init__(self, app: App[Any]) -> None:
         self.app = app
         self._lock = threading.Lock()
-        self._buffer: list[AssistantDelta | ToolOutput] = []
+        self._buffer: list[Event] = []
         self._announced = False
+        self.fragments = 0
+        """Model text fragments streamed so far (about one token each)."""
 
     def emit(self, event: Event) -> None:
         """Called from the agent thread; never blocks on the UI."""
         event = redact_event(event, printable)  # untrusted text is shown, never obeyed
-        if isinstance(event, (AssistantDelta, ToolOutput)):
-            with self._lock:
-                self._buffer.append(event)
-                announce = not self._announced
-                self._announced = True
-            if announce:
-                self.app.post_message(StreamReady())
-        else:
+        streamed = isinstance(event, (AssistantDelta, ToolOutput))
+        if isinstance(event, AssistantDelta):
+            self.fragments += 1
+        with self._lock:
+            self._buffer.append(event)
+            announce = not self._announced
+            self._announced = True
+        if not streamed:
             self.app.post_message(AgentEvent(event))
+        elif announce:
+            self.app.post_message(StreamReady())
 
-    def take_stream(self) -> list[AssistantDelta | ToolOutput]:
-        """Buffered fragments since the last call, adjacent ones of the same kind merged."""
+    def take_stream(self) -> list[Event]:
+        """Every event since the last call, in emission order, adjacent fragments of the
+        same kind merged."""
         with self._lock:
             items, self._buffer, self._announced = self._buffer, [], False
-        merged: list[AssistantDelta | ToolOutput] = []
+        merged: list[Event] = []
         for item in items:
             last = merged[-1] if merged else None
             if isinstance(item, AssistantDelta) and isinstance(last, AssistantDelta):
@@ -127,7 +154,11 @@ class TuiApprover:
         from coder.tui.screens.review import ReviewScreen
 
         cancelled = DiffDecision(frozenset(), comment="The user stopped the review.")
-        return self._ask(lambda: ReviewScreen(patch), cancelled)
+        decision = self._ask(lambda: ReviewScreen(patch), cancelled)
+        applied = applied_diff(patch, decision)
+        if applied is not None:
+            self.app.post_message(DiffApplied(applied))
+        return decision
 
     def confirm_command(self, command: str) -> CommandDecision:
         """Run without asking in full-auto or when allow-listed; else ask."""
@@ -164,8 +195,30 @@ class TuiApprover:
 
                 self.app.push_screen(make_screen(), callback=resolve)
 
+            self.app.post_message(Waiting(True))  # after the events emitted before it
             self.app.call_from_thread(push)
             return future.result()
         finally:
+            self.app.post_message(Waiting(False))
             with self._lock:
                 self._waiting.pop(future, None)
+
+
+def applied_diff(patch: Patch, decision: DiffDecision) -> str | None:
+    """What a review leaves to apply when it is not the whole proposal; None when it is
+    (or when nothing is applied)."""
+    if decision.edited_diff is not None:
+        return decision.edited_diff
+    chosen = decision.approved_hunks
+    if chosen is None or not chosen:
+        return None
+    from coder.tui.screens.review import file_header
+
+    parts: list[str] = []
+    index = 0
+    for fp in patch.files:
+        texts = [h.text() for i, h in enumerate(fp.hunks, index) if i in chosen]
+        index += len(fp.hunks)
+        if texts:
+            parts.append(file_header(fp) + "".join(texts))
+    return "".join(parts)

@@ -61,6 +61,14 @@ class CommandHost(Protocol):
         """Open the weights install screen unless installed; a line saying which it did."""
         ...
 
+    def tree_changed(self) -> None:
+        """The tree changed outside a run (undo, redo): what the checks said no longer holds."""
+        ...
+
+    def quit(self) -> None:
+        """Stop the agent and leave the app."""
+        ...
+
 
 Handler = Callable[[CommandHost, str], Reply]
 
@@ -83,10 +91,13 @@ def _help(host: CommandHost, arg: str) -> Reply:
     lines += [
         "",
         "Enter          send a task; while the agent works, send guidance it reads next turn",
+        "Ctrl+J         a new line (also Alt+Enter, Shift+Enter, or \\ then Enter)",
+        "Tab            complete a /command or an @path (an @path puts that file in context)",
         "Esc            interrupt the current model turn or command",
         "Shift+Tab      cycle approval mode: suggest → auto-edit → full-auto",
         "Up / Down      walk through what you typed before",
-        "Ctrl+C twice   quit",
+        "Ctrl+O         the whole diff of the last run",
+        "Ctrl+C twice   quit (or /exit, /quit)",
         "",
         "In a diff review: y approve hunk, n reject hunk, a approve all,",
         "e edit the hunk in $EDITOR then approve it, r reject with a comment, Esc reject the rest.",
@@ -97,11 +108,20 @@ def _help(host: CommandHost, arg: str) -> Reply:
 def _undo(host: CommandHost, arg: str) -> Reply:
     if not host.has_session():
         return Reply("nothing to undo: the agent has not run yet", kind="notice")
-    return Reply(host.get_session().undo(), kind="notice")
+    reply = host.get_session().undo()
+    host.tree_changed()
+    return Reply(reply, kind="notice")
 
 
 def _redo(host: CommandHost, arg: str) -> Reply:
-    return Reply(host.get_session().redo(), kind="notice")
+    reply = host.get_session().redo()
+    host.tree_changed()
+    return Reply(reply, kind="notice")
+
+
+def _quit(host: CommandHost, arg: str) -> Reply:
+    host.quit()
+    return Reply("bye", kind="notice")
 
 
 def _diff(host: CommandHost, arg: str) -> Reply:
@@ -192,6 +212,8 @@ COMMANDS: dict[str, Command] = {
         _install,
         blocking=False,
     ),
+    "/exit": Command("/exit", "leave coder (also /quit)", _quit, blocking=False),
+    "/quit": Command("/quit", "leave coder", _quit, blocking=False),
 }
 """Every slash command, by name."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -48,12 +49,50 @@ def test_base_url_selects_chat(git_repo: Path) -> None:
     "text, message",
     [
         ("model = [1", "invalid config"),
-        ('colour = "blue"\n', "unknown key"),
-        ("max-turns = -1\n", "positive integer"),
-        ('api = "soap"\n', "api must be one of"),
+        ('colour = "blue"\n', "unknown key 'colour'"),
+        ("max-turns = -1\n", "max-turns: input should be greater than 0, not -1"),
+        ('api = "soap"\n', "api: input should be 'chat', 'responses', 'local' or 'auto'"),
+        ("check-timeout-s = true\n", "check-timeout-s: input should be a valid number, not true"),
+        ("max-turns = 2.5\n", "max-turns: input should be a valid integer, not 2.5"),
+        ('sandbox-network = "yes"\n', "sandbox-network: input should be a valid boolean"),
+        ("checks = [1]\n", "checks: input should be a valid string, not 1"),
+        ("model = 3\n", "model: input should be a valid string, not 3"),
     ],
 )
-def test_bad_repo_config_is_refused(git_repo: Path, text: str, message: str) -> None:
+def test_bad_repo_config_is_one_line_naming_file_key_and_type(
+    git_repo: Path, text: str, message: str
+) -> None:
     (git_repo / ".coder.toml").write_text(text)
-    with pytest.raises(ConfigError, match=message):
-        config.load({}, repo=git_repo)
+    with pytest.raises(ConfigError) as caught:
+        config.load({"trust": True}, repo=git_repo)
+    line = str(caught.value)
+    assert "\n" not in line
+    assert str(git_repo / ".coder.toml") in line
+    assert message in line
+
+
+def test_every_setting_a_file_may_set_is_validated() -> None:
+    from dataclasses import fields
+
+    keys = {f.name for f in fields(config.Settings)} - config.INTERNAL_FIELDS
+    assert keys == set(config._FileConfig.model_fields)
+
+
+def test_a_bad_user_config_is_a_one_line_exit_2(git_repo: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    home = tmp_path / "xdg"
+    (home / "coder").mkdir(parents=True)
+    (home / "coder" / "config.toml").write_text("check-timeout-s = true\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "coder", "run", "x", "--repo", str(git_repo)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_CONFIG_HOME": str(home)},
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"coder: error: {home / 'coder' / 'config.toml'}: check-timeout-s: input should be a "
+        "valid number, not true"
+    ]

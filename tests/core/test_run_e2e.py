@@ -152,7 +152,8 @@ def test_bad_config_file_exits_2(textutil: Path) -> None:
     proc = coder("run", "fix it", "--repo", str(textutil))
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        f"coder: error: {textutil / '.coder.toml'}: max-turns must be a positive integer"
+        f"coder: error: {textutil / '.coder.toml'}: max-turns: input should be a valid integer, "
+        'not "many"'
     ]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from coder import INSTALL_LOCAL
 from coder.providers.weights import installed_model_path
 
 MODEL: Path | None = installed_model_path()
@@ -16,7 +17,7 @@ MODEL: Path | None = installed_model_path()
 def require_model() -> Path:
     """Skip, saying why, unless llama-cpp-python and the verified weights are present."""
     if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install 'coder[local]')")
+        pytest.skip(f"llama-cpp-python is not installed ({INSTALL_LOCAL})")
     if MODEL is None:
         pytest.skip("the embedded model's weights are not installed (coder model install)")
     return MODEL

@@ -46,7 +46,7 @@ def test_map_of_a_missing_directory_is_a_one_line_usage_error(tmp_path: Path) ->
     result = coder("map", "--repo", str(tmp_path / "nope"), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"coder: error: --repo: not a directory: {tmp_path / 'nope'}"
+        f"coder: error: repository directory not found: {tmp_path / 'nope'}"
     ]
 
 
@@ -84,7 +84,7 @@ def test_the_wheel_ships_every_tags_query(tmp_path: Path) -> None:
     )
     import zipfile
 
-    with zipfile.ZipFile(next(tmp_path.glob("coder-*.whl"))) as wheel:
+    with zipfile.ZipFile(next(tmp_path.glob("coder_agent-*.whl"))) as wheel:
         names = set(wheel.namelist())
     for grammar in GRAMMARS.values():
         for query in grammar.query_paths:

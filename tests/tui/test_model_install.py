@@ -281,7 +281,7 @@ async def test_missing_llama_cpp_is_named_instead_of_offering_weights(
     async with app.run_test(size=(100, 40)) as pilot:
         await wait_for(pilot, lambda: "llama-cpp-python" in app.main_screen.transcript_text())
         assert back_to_main(app)
-        assert "pip install 'coder[local]'" in app.main_screen.transcript_text()
+        assert "pip install 'coder-agent[local]'" in app.main_screen.transcript_text()
 
 
 # ---- the installer's hooks the screen relies on ---------------------------------------------

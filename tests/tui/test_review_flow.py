@@ -80,6 +80,13 @@ async def test_edited_hunk_is_applied_as_edited_and_model_is_told(
         await wait_for(pilot, lambda: app.screen.decisions[0] == "edited")
         await pilot.press("n")
         await wait_for(pilot, lambda: reviewing(app, 1))
+
+        def applied() -> list[str]:
+            blocks = app.main_screen.query("ToolBlock")
+            return [str(b.diff_view.render()) for b in blocks if "as applied" in str(b.title)]
+
+        await wait_for(pilot, applied)
+        assert len(applied()) == 1 and "# by hand" in applied()[0]  # the block shows the edit
         await pilot.press("y")
         await finish_run(pilot)
     center = (stats_repo / "stats" / "center.py").read_text()

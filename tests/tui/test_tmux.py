@@ -91,3 +91,32 @@ def test_real_coder_in_tmux_fixes_the_bug_after_approving_with_a(
         term.close()
     center = (stats_repo / "stats" / "center.py").read_text()
     assert "ordered = sorted(values)" in center and "/ len(values)\n" in center
+
+
+def test_a_task_typed_on_several_lines_reaches_the_model_whole_from_a_subdirectory(
+    stats_repo: Path, scripted_server: Any
+) -> None:
+    server = scripted_server(whole_fix())
+    coder = Path(sys.executable).parent / "coder"
+    command = shlex.join(
+        [str(coder), "--base-url", server.base_url, "--check", CHECK, "--approval", "full-auto"]
+    )
+    term = Terminal(command, stats_repo / "stats")  # the repository root is found from here
+    try:
+        term.wait_for("Describe a task")
+        term.keys("-l", "fix the statistics:")
+        term.keys("C-j")  # Ctrl+J: a new line
+        term.keys("-l", "the median is wrong \\")
+        term.keys("Enter")  # after a backslash, Enter is a new line too
+        term.keys("-l", "for even counts")
+        term.keys("Enter")
+        done = term.wait_for("done: the checks pass")
+        assert "checks ✓ 1/1" in done
+        term.keys("-l", "/exit")
+        term.keys("Enter")
+        assert "EXITED 0" in term.wait_for("EXITED")
+    finally:
+        term.close()
+    first = server.received[0]["messages"]
+    texts = "\n".join(str(m.get("content")) for m in first if m.get("role") == "user")
+    assert "fix the statistics:\nthe median is wrong \nfor even counts" in texts, texts

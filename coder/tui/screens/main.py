@@ -5,8 +5,10 @@ The app hands every agent event to `show_event`; this screen decides which widge
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from textual import events, on
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.screen import Screen
@@ -32,9 +34,18 @@ from coder.textsafe import printable
 from coder.tui.widgets.diff_view import render_diff
 from coder.tui.widgets.prompt_input import PromptInput
 from coder.tui.widgets.status_bar import StatusBar
+from coder.tui.widgets.tool_block import summarize_call
 from coder.tui.widgets.transcript import Transcript
 
-PLACEHOLDER = "Describe a task and press Enter · /help for commands"
+PLACEHOLDER = "Describe a task · Enter sends, Ctrl+J new line · /help · @file adds a file"
+WELCOME = {
+    "suggest": "proposed diffs open for review (y/n per hunk, a all) and commands ask first",
+    "auto-edit": "diffs apply without asking (/undo takes them back); commands ask first "
+    "unless allowed",
+    "full-auto": "diffs and commands run without asking, inside the sandbox (/undo takes the "
+    "edits back)",
+}
+"""What the first line promises, per approval mode (Shift+Tab changes the mode)."""
 OUTCOME_TEXT = {
     "passed": "✓ done: the checks pass",
     "failed": "✗ stopped: the checks still fail",
@@ -47,30 +58,86 @@ OUTCOME_TEXT = {
 class MainScreen(Screen[None]):
     """The one main screen of the app."""
 
-    def __init__(self, model: str, approval: str, repo: str) -> None:
+    def __init__(
+        self,
+        model: str,
+        approval: str,
+        repo: str,
+        commands: Sequence[str] = (),
+        paths: Callable[[], Sequence[str]] | None = None,
+    ) -> None:
         super().__init__()
         self.model = model
         self.approval = approval
         self.repo = repo
+        self._commands = commands
+        self._paths = paths
         self._checks: dict[str, bool] = {}
         self.last_report: dict[str, Any] | None = None
         """The last run's report (the `report` event's JSON form)."""
 
     def compose(self) -> ComposeResult:
         welcome = (
-            f"coder in {self.repo}: describe a task; proposed diffs open for review "
-            "(y/n per hunk, a all). /help lists commands."
+            f"coder in {self.repo} ({self.approval}): {WELCOME[self.approval]}. "
+            "/help lists commands."
         )
         yield Transcript(Static(Content(welcome), classes="notice"), id="transcript")
-        yield PromptInput(placeholder=PLACEHOLDER, id="prompt")
+        completions = Static(Content(""), id="completions")
+        completions.display = False
+        yield completions
+        yield PromptInput(
+            placeholder=PLACEHOLDER, commands=self._commands, paths=self._paths, id="prompt"
+        )
         status = StatusBar(id="status")
         status.model = self.model
         status.approval = self.approval
         yield status
         yield Footer()
 
+    AUTO_FOCUS = "#prompt"
+    """The prompt has the focus from the first frame (not the transcript, which comes first)."""
+
+    DEFAULT_CSS = """
+    #completions { height: auto; max-height: 8; background: $panel; padding: 0 1; }
+    """
+
     def on_mount(self) -> None:
         self.query_one(PromptInput).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing always reaches the prompt, wherever the focus went (a click, a Tab)."""
+        prompt = self.prompt
+        if self.focused is prompt:
+            return
+        if event.key == "ctrl+j":
+            text = "\n"
+        elif event.is_printable and event.character is not None:
+            text = event.character
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+        self.set_focus(prompt)
+        prompt.insert(text)
+
+    def on_paste(self, event: events.Paste) -> None:
+        """A paste anywhere on the screen goes into the prompt, every line of it."""
+        if self.focused is not self.prompt:
+            event.stop()
+            self.prompt.focus()
+            self.prompt.insert(event.text)
+
+    @on(PromptInput.CompletionsChanged)
+    def _completions(self, message: PromptInput.CompletionsChanged) -> None:
+        view = self.query_one("#completions", Static)
+        view.display = bool(message.candidates)
+        lines = [
+            ("› " if i == message.selected else "  ") + candidate
+            for i, candidate in enumerate(message.candidates)
+        ]
+        if lines:
+            lines.append("Tab or Enter completes · Up/Down choose · Esc closes")
+        view.update(Content("\n".join(lines)))
 
     @property
     def transcript(self) -> Transcript:
@@ -98,10 +165,13 @@ class MainScreen(Screen[None]):
         elif isinstance(event, AssistantMessage):
             await transcript.end_assistant(event.text)
             status.turn = event.turn
+            status.activity = "model"
         elif isinstance(event, ToolCalled):
             await transcript.add_tool(event.call_id, event.name, event.arguments)
+            status.activity = summarize_call(event.name, event.arguments)
         elif isinstance(event, ToolResult):
             transcript.tool_result(event.call_id, event.ok, event.output)
+            status.activity = "model"
         elif isinstance(event, CheckResult):
             self._checks[event.command] = event.passed
             status.checks_total = len(self._checks)
@@ -114,9 +184,11 @@ class MainScreen(Screen[None]):
             status.cost_usd = event.cost_usd
         elif isinstance(event, SessionStarted):
             checks = ", ".join(event.checks) or "none"
+            instructions = ", ".join(event.instructions) or "none"
             await transcript.add_notice(
                 f"model {event.model} via {event.provider} · profile {event.profile} "
-                f"({event.profile_reason}) · checks: {checks} ({event.checks_source})"
+                f"({event.profile_reason}) · checks: {checks} ({event.checks_source}) · "
+                f"instructions: {instructions}"
             )
         elif isinstance(event, Compacted):
             await transcript.add_notice(

@@ -59,9 +59,11 @@ class ToolBlock(Collapsible):
         self.summary = summarize_call(name, arguments)
         self.state = "running…"
         children: list[Static | Log] = []
+        self.diff_view: Static | None = None
         if name == "apply_diff":
             diff = str(arguments.get("diff", ""))
-            children.append(Static(render_diff(diff), classes="tool-args"))
+            self.diff_view = Static(render_diff(diff), classes="tool-args")
+            children.append(self.diff_view)
         self.log_view = Log(max_lines=MAX_LOG_LINES, classes="tool-output")
         self.log_view.display = False
         self.result_view = Static(Content(""), classes="tool-result")
@@ -76,6 +78,20 @@ class ToolBlock(Collapsible):
     def _heading(self) -> Content:
         style = {"ok": "$success", "failed": "$error"}.get(self.state, "$warning")
         return Content.assemble(("⚙ ", "$accent"), self.summary, "  ", (self.state, style))
+
+    def set_waiting(self, waiting: bool) -> None:
+        """The call waits for the user's answer (a review, a confirmation) or runs again."""
+        if self.state in ("ok", "failed"):
+            return
+        self.state = "waiting for approval" if waiting else "running…"
+        self.title = self._heading()  # type: ignore[assignment]
+
+    def show_applied(self, diff: str) -> None:
+        """After a review that edited or left out hunks: what was applied, not the proposal."""
+        if self.diff_view is not None:
+            self.diff_view.update(render_diff(diff))
+            self.summary = f"{self.summary} · as applied"
+            self.title = self._heading()  # type: ignore[assignment]
 
     def write_output(self, text: str) -> None:
         """Append live output (already stripped of escape sequences by the workspace)."""

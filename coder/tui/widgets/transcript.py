@@ -74,19 +74,30 @@ class Transcript(VerticalScroll):
         if block is not None:
             block.write_output(text)
 
+    def newest_tool(self) -> ToolBlock | None:
+        """The most recent tool call still running (the one a question is about)."""
+        return next(reversed(self._tools.values()), None)
+
     def tool_result(self, call_id: str, ok: bool, output: str) -> None:
         """What the tool returned."""
         block = self._tools.pop(call_id, None)
         if block is not None:
             block.finish(ok, output)
 
+    async def _mount_aside(self, widget: Widget) -> None:
+        """Mount `widget` without breaking a message that is streaming: before it, so the
+        message stays one block (a background check can end in the middle of a turn)."""
+        if self._assistant is not None:
+            await self.mount(widget, before=self._assistant)
+        else:
+            await self.mount(widget)
+
     async def add_check(self, command: str, passed: bool, exit_code: int, output: str) -> None:
         """A check command's result; failures are expanded."""
-        await self.end_assistant("")
         mark = "✓" if passed else f"✗ exit {exit_code}"
         title = Content.assemble(("check ", "bold"), command, "  ", mark)
         body = Static(Content(output.rstrip() or "(no output)"))
-        await self.mount(
+        await self._mount_aside(
             Collapsible(
                 body,
                 title=title,  # type: ignore[arg-type]
@@ -97,9 +108,8 @@ class Transcript(VerticalScroll):
 
     async def add_notice(self, message: str, level: str = "info") -> None:
         """A one-line message from coder itself."""
-        await self.end_assistant("")
         style = "warning" if level == "warning" else "notice"
-        await self.mount(Static(Content(message), classes=style))
+        await self._mount_aside(Static(Content(message), classes=style))
 
     async def add_panel(self, title: str, body: Content, collapsed: bool = False) -> None:
         """A titled, expandable block (slash command output)."""

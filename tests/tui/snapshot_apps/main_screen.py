@@ -42,6 +42,7 @@ async def play(app: CoderApp) -> None:
     sink.emit(ToolResult("c2", "run_checks", False, "FAILED (exit code 1)"))
     sink.emit(CheckResult("pytest -q", False, 1, "FAILED tests/test_center.py::test_median", 0.4))
     sink.emit(Usage(1, 1200, 80, 600, 1200, 80, 0.0021))
+    app.main_screen.status.spinning = False  # a still frame, like the cursor without blink
     app.main_screen.status.state = "working"
 
 

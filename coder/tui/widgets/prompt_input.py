@@ -49,9 +49,10 @@ class PromptInput(TextArea):
     BINDINGS = [
         Binding("up", "history(-1)", "Previous", show=False),
         Binding("down", "history(1)", "Next", show=False),
-        Binding("ctrl+j,alt+enter,shift+enter", "newline", "new line", show=False),
-        Binding("tab", "complete", "complete", show=False),
     ]
+    NEWLINE_KEYS = frozenset({"ctrl+j", "alt+enter", "shift+enter"})
+    """Keys that start a new line. Handled with the key itself, not as bindings: a binding
+    runs once the key has bubbled up to the app, after the keys typed behind it."""
 
     DEFAULT_CSS = """
     PromptInput {
@@ -117,6 +118,14 @@ class PromptInput(TextArea):
                 self.replace("\n", (row, column - 1), (row, column))
                 return
             self.post_message(self.Submitted(self, self.text))
+            return
+        if event.key in self.NEWLINE_KEYS or event.key == "tab":
+            event.stop()
+            event.prevent_default()
+            if event.key == "tab":
+                self.action_complete()
+            else:
+                self.action_newline()
             return
         if event.key == "escape" and self.completion is not None:
             event.stop()

@@ -91,7 +91,11 @@ class CoderApp(App[int]):
         self.settings = settings
         self.sink = TuiEventSink(self)
         self.approver = TuiApprover(
-            self, settings.approval or "suggest", settings.allowed_commands, settings.repo
+            self,
+            settings.approval or "suggest",
+            settings.allowed_commands,
+            settings.repo,
+            self.sink,
         )
         self.agent_running = False
         self._factory = session_factory or _build_session
@@ -329,8 +333,15 @@ class CoderApp(App[int]):
         if fragments > self._fragments_seen:
             screen.status.streamed(fragments - self._fragments_seen)
             self._fragments_seen = fragments
-        for event in self.sink.take_stream():
-            await screen.show_event(event)
+        for item in self.sink.take_stream():
+            if isinstance(item, Waiting):
+                self._show_waiting(item)
+            elif isinstance(item, DiffApplied):
+                block = screen.transcript.newest_tool()
+                if block is not None:
+                    block.show_applied(item.diff)
+            else:
+                await screen.show_event(item)
 
     @on(StreamReady)
     def _stream_ready(self, message: StreamReady) -> None:
@@ -347,24 +358,15 @@ class CoderApp(App[int]):
         self._drain_scheduled = False
         await self._drain_stream()
 
-    @on(Waiting)
-    async def _waiting(self, message: Waiting) -> None:
-        await self._drain_stream()
-        if not self.screen_stack:
-            return
+    def _show_waiting(self, item: Waiting) -> None:
         screen = self.main_screen
         block = screen.transcript.newest_tool()
         if block is not None:
-            block.set_waiting(message.waiting)
+            block.set_waiting(item.waiting)
         if self.agent_running:
-            screen.status.state = "waiting for you" if message.waiting else "working"
-
-    @on(DiffApplied)
-    async def _diff_applied(self, message: DiffApplied) -> None:
-        await self._drain_stream()
-        block = self.main_screen.transcript.newest_tool() if self.screen_stack else None
-        if block is not None:
-            block.show_applied(message.diff)
+            screen.status.state = "waiting for you" if item.waiting else "working"
+        if item.ask is not None:
+            item.ask()
 
     @on(AgentEvent)
     async def _agent_event(self, message: AgentEvent) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.message import Message
@@ -47,20 +48,24 @@ class StreamReady(Message):
         return isinstance(message, StreamReady)
 
 
-class Waiting(Message):
-    """The agent waits for the user's answer (True) or goes on (False)."""
+@dataclass(frozen=True)
+class Waiting:
+    """The agent waits for the user's answer (True) or goes on (False); `ask` puts the
+    question on screen once everything emitted before it has been drawn."""
 
-    def __init__(self, waiting: bool) -> None:
-        super().__init__()
-        self.waiting = waiting
+    waiting: bool
+    ask: Callable[[], None] | None = None
 
 
-class DiffApplied(Message):
+@dataclass(frozen=True)
+class DiffApplied:
     """The review changed what is applied (hunks edited or left out): `diff` is that."""
 
-    def __init__(self, diff: str) -> None:
-        super().__init__()
-        self.diff = diff
+    diff: str
+
+
+Drawable = Event | Waiting | DiffApplied
+"""What the sink's buffer holds, in the order it happened."""
 
 
 class DrainStream(Message):
@@ -75,7 +80,7 @@ class TuiEventSink:
     def __init__(self, app: App[Any]) -> None:
         self.app = app
         self._lock = threading.Lock()
-        self._buffer: list[Event] = []
+        self._buffer: list[Drawable] = []
         self._announced = False
         self.fragments = 0
         """Model text fragments streamed so far (about one token each)."""
@@ -95,12 +100,19 @@ class TuiEventSink:
         elif announce:
             self.app.post_message(StreamReady())
 
-    def take_stream(self) -> list[Event]:
+    def note(self, item: Waiting | DiffApplied) -> None:
+        """Something the approver did, drawn in its place among the events (thread-safe)."""
+        with self._lock:
+            self._buffer.append(item)
+            self._announced = True
+        self.app.post_message(DrainStream())
+
+    def take_stream(self) -> list[Drawable]:
         """Every event since the last call, in emission order, adjacent fragments of the
         same kind merged."""
         with self._lock:
             items, self._buffer, self._announced = self._buffer, [], False
-        merged: list[Event] = []
+        merged: list[Drawable] = []
         for item in items:
             last = merged[-1] if merged else None
             if isinstance(item, AssistantDelta) and isinstance(last, AssistantDelta):
@@ -131,12 +143,14 @@ class TuiApprover:
         mode: str,
         allowed_commands: tuple[str, ...] = (),
         repo: Any = None,
+        sink: TuiEventSink | None = None,
     ) -> None:
         if mode not in APPROVAL_MODES:
             raise ValueError(f"unknown approval mode {mode!r}")
         self.app = app
         self.mode = mode
         self.repo = repo
+        self.sink = sink
         remembered = trust.remembered_commands(repo) if repo is not None else ()
         self.allowed_commands = (*allowed_commands, *remembered)
         self._waiting: dict[Future[Any], Any] = {}
@@ -156,8 +170,8 @@ class TuiApprover:
         cancelled = DiffDecision(frozenset(), comment="The user stopped the review.")
         decision = self._ask(lambda: ReviewScreen(patch), cancelled)
         applied = applied_diff(patch, decision)
-        if applied is not None:
-            self.app.post_message(DiffApplied(applied))
+        if applied is not None and self.sink is not None:
+            self.sink.note(DiffApplied(applied))
         return decision
 
     def confirm_command(self, command: str) -> CommandDecision:
@@ -195,11 +209,14 @@ class TuiApprover:
 
                 self.app.push_screen(make_screen(), callback=resolve)
 
-            self.app.post_message(Waiting(True))  # after the events emitted before it
-            self.app.call_from_thread(push)
+            if self.sink is not None:  # the question opens after what came before it
+                self.sink.note(Waiting(True, push))
+            else:
+                self.app.call_from_thread(push)
             return future.result()
         finally:
-            self.app.post_message(Waiting(False))
+            if self.sink is not None:
+                self.sink.note(Waiting(False))
             with self._lock:
                 self._waiting.pop(future, None)
 

@@ -76,6 +76,24 @@ async def test_typed_keys_reach_the_prompt_after_tab_and_after_a_click(
         assert app.focused is prompt
 
 
+async def test_page_up_and_down_scroll_the_transcript_from_the_prompt(stats_repo: Path) -> None:
+    app = make_app(settings_for(stats_repo, "http://127.0.0.1:9/v1"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        transcript = app.main_screen.transcript
+        for line in range(80):
+            await transcript.add_notice(f"line {line}")
+        await pilot.pause(0.3)
+        bottom = transcript.scroll_y
+        assert bottom > 0
+        await pilot.press("pageup")
+        await pilot.pause(0.3)
+        assert transcript.scroll_y < bottom
+        assert app.focused is app.main_screen.prompt
+        await pilot.press("pagedown")
+        await pilot.pause(0.3)
+        assert transcript.scroll_y == bottom
+
+
 async def test_slash_commands_and_paths_complete_with_tab(stats_repo: Path) -> None:
     app = make_app(settings_for(stats_repo, "http://127.0.0.1:9/v1"))
     async with app.run_test(size=(100, 40)) as pilot:
@@ -155,7 +173,7 @@ async def test_a_question_shows_waiting_for_approval_not_running(
         assert not _title_has(app, "running…")
         await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
-        assert _title_has(app, "waiting for approval")
+        assert _title_has(app, "waiting for approval")  # drawn before the review opens
         await pilot.press("a")
         await wait_for(pilot, lambda: "done: the checks pass" in app.main_screen.transcript_text())
 

@@ -127,6 +127,14 @@ class MainScreen(Screen[None]):
             self.prompt.focus()
             self.prompt.insert(event.text)
 
+    @on(PromptInput.Scroll)
+    def _scroll(self, message: PromptInput.Scroll) -> None:
+        transcript = self.transcript
+        if message.pages < 0:
+            transcript.scroll_page_up()
+        else:
+            transcript.scroll_page_down()
+
     @on(PromptInput.CompletionsChanged)
     def _completions(self, message: PromptInput.CompletionsChanged) -> None:
         view = self.query_one("#completions", Static)

@@ -2,7 +2,8 @@
 
 Enter sends; Ctrl+J, Alt+Enter or Shift+Enter (where the terminal tells it apart), or a
 backslash before Enter, start a new line; a paste keeps every line. Up/Down walk through the
-history from the first or last line. Tab completes a `/command` or an `@path`.
+history from the first or last line. Tab completes a `/command` or an `@path`; Page Up/Down
+scroll the transcript.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ class PromptInput(TextArea):
             super().__init__()
             self.candidates = candidates
             self.selected = selected
+
+    class Scroll(Message):
+        """Page Up (-1) or Page Down (+1) was pressed: for the transcript."""
+
+        def __init__(self, pages: int) -> None:
+            super().__init__()
+            self.pages = pages
 
     BINDINGS = [
         Binding("up", "history(-1)", "Previous", show=False),
@@ -126,6 +134,12 @@ class PromptInput(TextArea):
                 self.action_complete()
             else:
                 self.action_newline()
+            return
+        if event.key in ("pageup", "pagedown"):
+            # The prompt is a few lines high: Page Up/Down scroll the transcript above it.
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Scroll(-1 if event.key == "pageup" else 1))
             return
         if event.key == "escape" and self.completion is not None:
             event.stop()

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from coder import trust
-from coder.errors import ConfigError
+from coder.errors import ConfigError, UsageError
 
 UNTRUSTED_KEYS = (
     "base_url", "api_key", "checks", "allowed_commands", "approval", "sandbox",
@@ -123,6 +123,28 @@ INTERNAL_FIELDS = frozenset(
     {"repo", "json", "trust", "warnings", "ignored_keys", "flags", "focus", "checks_source"}
 )
 """Settings fields no config file sets (the rest are `_FileConfig`'s keys)."""
+
+
+AGENT_FLAGS = (
+    "repo", "checks", "model", "base_url", "api_key", "api", "reasoning_effort", "max_turns",
+    "approval", "sandbox", "sandbox_network", "trust", "profile", "protect_tests", "json",
+)  # fmt: skip
+"""The command-line options (argparse destinations) that are settings."""
+
+
+def flags_from(args: object) -> dict[str, Any]:
+    """The settings a parsed command line gave (absent and unset options left out), with
+    the subdirectory coder was started in as the repo map's focus."""
+    given = {name: getattr(args, name, None) for name in AGENT_FLAGS}
+    flags: dict[str, Any] = {k: v for k, v in given.items() if v not in (None, False, [])}
+    subdir = getattr(args, "subdir", None)
+    if subdir:
+        flags["focus"] = (subdir,)
+    if "checks" in flags:
+        flags["checks"] = list(flags["checks"])
+    if "max_turns" in flags and flags["max_turns"] < 1:
+        raise UsageError("--max-turns must be at least 1")
+    return flags
 
 
 def user_config_path() -> Path:

@@ -162,34 +162,6 @@ class HeadlessApprover:
         return self.ask.readline().strip().lower() in {"y", "yes"}
 
 
-def _flags(args: argparse.Namespace) -> dict[str, object]:
-    flags = {
-        name: getattr(args, name, None)
-        for name in (
-            "model",
-            "base_url",
-            "api_key",
-            "api",
-            "reasoning_effort",
-            "max_turns",
-            "approval",
-            "sandbox",
-            "sandbox_network",
-            "trust",
-            "profile",
-            "protect_tests",
-        )
-    }
-    if getattr(args, "subdir", None):
-        flags["focus"] = (args.subdir,)
-    if getattr(args, "checks", None):
-        flags["checks"] = list(args.checks)
-    flags["json"] = getattr(args, "json", False) or None
-    if getattr(args, "max_turns", None) is not None and args.max_turns < 1:
-        raise UsageError("--max-turns must be at least 1")
-    return flags
-
-
 def _log_to_stderr(name: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("  %(message)s"))
@@ -204,7 +176,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     task = read_task(args.task)
     _check_report_path(getattr(args, "report", None))
-    settings = config.load(_flags(args), repo=Path(args.repo) if args.repo else None)
+    settings = config.load(config.flags_from(args))
     sinks = [ProgressSink(sys.stderr)]
     if settings.json:
         sinks.insert(0, JsonLinesSink(sys.stdout))  # type: ignore[arg-type]

@@ -23,12 +23,11 @@ def mentioned_paths(task: str, ws: Workspace) -> list[str]:
         path = match.group(1).removeprefix("./")
         if path in found or ws.is_secret(path):
             continue
-        try:
-            kind, _ = ws.inspect(path)
+        try:  # resolved through the guard: a link is followed only while it stays inside
+            if ws.resolve(path, must_exist=True).is_file():
+                found.append(path)
         except CoderError:
             continue
-        if kind in ("file", "symlink"):  # a link is followed only if it stays inside
-            found.append(path)
     return found
 
 

@@ -83,6 +83,9 @@ class Profile(Protocol):
     """Prompt file variant (`system.small.md`…), None for the plain prompts."""
     repo_map_tokens: int
     """Budget of the repository map shown before the task."""
+    shows_named_files: bool
+    """Whether `head` already shows the files the task names (then an `@path` in the first
+    task adds no second copy of them)."""
 
     def head(self, task: str, checks: str, tools: list[ToolSpec]) -> tuple[str, UserText]:
         """The system prompt and the task item that open a conversation."""

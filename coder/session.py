@@ -22,7 +22,7 @@ from coder.events import CheckResult, Notice, Report, SessionStarted, ToolOutput
 from coder.instructions import Instructions
 from coder.instructions import find as find_instructions
 from coder.instructions import render as render_instructions
-from coder.mentions import with_mentioned_files
+from coder.mentions import mentioned_paths, with_mentioned_files
 from coder.meter import Meter
 from coder.proof import is_test_path
 from coder.protocols import EventSink, Provider
@@ -178,7 +178,11 @@ class Session:
                 )
             self._add_repo_map(task)
         self.checks.start_baseline()  # beside the first model turn: it adds no wait
-        task, mentioned = with_mentioned_files(task, self.workspace)
+        first = self.conversation.task is None
+        if first and self.profile.shows_named_files:
+            mentioned = mentioned_paths(task, self.workspace)
+        else:
+            task, mentioned = with_mentioned_files(task, self.workspace)
         if mentioned:
             self.sink.emit(Notice(f"in the model's context with the task: {', '.join(mentioned)}"))
         started = time.monotonic()

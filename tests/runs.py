@@ -15,6 +15,21 @@ def run_command(name: str, **arguments: Any) -> dict[str, Any]:
     return {"tool_calls": [{"name": name, "arguments": arguments}]}
 
 
+def coder(
+    *args: str, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`coder ARGS…` as a real subprocess (standard input: `stdin`, else nothing)."""
+    return subprocess.run(
+        [sys.executable, "-m", "coder", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+    )
+
+
 def coder_run(
     repo: Path,
     base_url: str,

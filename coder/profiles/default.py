@@ -19,6 +19,7 @@ class DefaultProfile:
     name = "default"
     tools: tuple[str, ...] = TOOLS
     prompt_variant: str | None = None
+    shows_named_files = False
 
     def __init__(self, repo_map_tokens: int | None = None) -> None:
         self.repo_map_tokens = repo_map_tokens or 4096

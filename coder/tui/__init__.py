@@ -14,23 +14,6 @@ from coder.config import Settings
 if TYPE_CHECKING:
     from coder.tui.app import CoderApp
 
-_FLAGS = (
-    "repo",
-    "checks",
-    "model",
-    "base_url",
-    "api_key",
-    "api",
-    "reasoning_effort",
-    "max_turns",
-    "approval",
-    "sandbox",
-    "sandbox_network",
-    "trust",
-    "profile",
-    "protect_tests",
-)
-
 
 def make_app(settings: Settings, task: str | None = None) -> CoderApp:
     """The app for `settings` (started on `task` when given); the session is built on first
@@ -42,14 +25,11 @@ def make_app(settings: Settings, task: str | None = None) -> CoderApp:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Settings from `coder`'s flags; without --approval the TUI starts in `suggest`."""
-    from coder.config import load
+    from coder.config import flags_from, load
     from coder.errors import UsageError
     from coder.workspace import Workspace
 
-    flags = {name: getattr(args, name, None) for name in _FLAGS}
-    if getattr(args, "subdir", None):
-        flags["focus"] = (args.subdir,)
-    settings = load(flags)
+    settings = load(flags_from(args))
     if settings.approval is None:
         # Neither flag nor config chose: a human is watching, so ask first.
         settings = replace(settings, approval="suggest")

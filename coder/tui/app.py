@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from coder.approval import Approver
     from coder.protocols import EventSink
     from coder.session import Session
+    from coder.workspace import Workspace
 
 SessionFactory = Callable[["Settings", "EventSink", "Approver"], "Session"]
 QUIT_WINDOW_S = 2.0
@@ -105,6 +106,7 @@ class CoderApp(App[int]):
         self._last_ctrl_c = 0.0
         self._drain_scheduled = False
         self._paths: tuple[float, list[str]] | None = None
+        self._browse: Workspace | None = None
         self._fragments_seen = 0
         self.model_spec = model_spec
         """The embedded model's weights that the install screen offers (tests pass tiny ones)."""
@@ -125,15 +127,22 @@ class CoderApp(App[int]):
         seconds while the user types."""
         now = time.monotonic()
         if self._paths is None or now - self._paths[0] > PATHS_TTL_S:
-            from coder.workspace import Workspace
-
-            ws = Workspace(self.settings.repo)
+            ws = self._browsing()
             try:
                 listed = [p for p in ws.list_files() if not ws.is_secret(p)]
             except CoderError:
                 listed = []
             self._paths = (now, listed)
         return self._paths[1]
+
+    def _browsing(self) -> Workspace:
+        """The repository as the prompt's completion and the first lines read it (the same
+        guard and secret deny-list as the session's)."""
+        from coder.workspace import Workspace
+
+        if self._browse is None:
+            self._browse = Workspace(self.settings.repo, secret_files=self.settings.secret_files)
+        return self._browse
 
     def tree_changed(self) -> None:
         """After /undo or /redo: the check tally described another tree."""
@@ -203,11 +212,10 @@ class CoderApp(App[int]):
     async def _show_instructions(self) -> None:
         """The first lines name the project instructions the model will read."""
         from coder.instructions import find
-        from coder.workspace import Workspace
 
         subdir = self.settings.focus[0] if self.settings.focus else None
         try:
-            found = find(Workspace(self.settings.repo), subdir, limit_chars=1 << 20)
+            found = find(self._browsing(), subdir, limit_chars=1 << 20)
         except CoderError:
             return
         if found:

@@ -14,23 +14,10 @@ import pytest
 
 from coder import __version__, cli
 from tests.conftest import FIXTURES, git
+from tests.runs import coder
 
 CHECK = f"{shlex.quote(sys.executable)} -m pytest -q -p no:cacheprovider"
 SCRIPT = FIXTURES / "scripts" / "fix_textutil.json"
-
-
-def coder(
-    *args: str, cwd: Path | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "coder", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-    )
 
 
 def events(proc: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
@@ -124,12 +111,9 @@ def test_map_from_a_subdirectory_ranks_that_directory_first(git_repo: Path) -> N
 def test_run_dash_reads_the_task_from_standard_input(repo: Path, scripted_server: Any) -> None:
     server = scripted_server(SCRIPT)
     task = "Fix title_case:\nit must lower-case the rest of each word.\n"
-    proc = subprocess.run(
-        [
-            sys.executable, "-m", "coder", "run", "-", "--repo", str(repo),
-            "--base-url", server.base_url, "--model", "scripted", "--check", CHECK, "--json",
-        ],
-        capture_output=True, text=True, input=task, timeout=120,
+    proc = coder(
+        "run", "-", "--repo", str(repo), "--base-url", server.base_url, "--model", "scripted",
+        "--check", CHECK, "--json", stdin=task,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert events(proc)[0]["task"] == task.strip()
@@ -203,3 +187,21 @@ def stats_repo_for_cli(tmp_path: Path) -> Path:
     from tests.tui.conftest import make_repo
 
     return make_repo(tmp_path)
+
+
+@pytest.mark.parametrize("profile", ["default", "small"])
+def test_an_at_mention_puts_the_file_in_the_first_request_once(
+    repo: Path, scripted_server: Any, profile: str
+) -> None:
+    """The small profile already opens with the files a task names: no second copy."""
+    server = scripted_server([{"text": "Looking at it."}])
+    proc = coder(
+        "run", "slugify loses capitals: see @textutil.py", "--repo", str(repo),
+        "--base-url", server.base_url, "--model", "scripted", "--profile", profile,
+        "--max-turns", "1", "--json",
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    notices = [e["message"] for e in events(proc) if e["type"] == "notice"]
+    assert "in the model's context with the task: textutil.py" in notices
+    first = json.dumps(server.received[0])
+    assert first.count('words = re.findall(r\\"[a-z0-9]+\\", title)') == 1

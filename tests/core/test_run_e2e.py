@@ -12,20 +12,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXTURES, git
+from tests.runs import coder
 
 CHECK = f"{shlex.quote(sys.executable)} -m pytest -q -p no:cacheprovider"
 SCRIPTS = FIXTURES / "scripts"
-
-
-def coder(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "coder", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def run_agent(repo: Path, base_url: str, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -25,6 +25,17 @@ from tests.tui.scripts import FINISH, FIX_BOTH, call, turn, two_hunk_fix, whole_
 pytestmark = pytest.mark.anyio
 
 
+async def send(pilot: Any, text: str) -> None:
+    """Put `text` in the prompt and press Enter."""
+    pilot.app.main_screen.prompt.value = text
+    await pilot.press("enter")
+
+
+def done(app: Any) -> bool:
+    """The run ended with the checks passing."""
+    return "done: the checks pass" in app.main_screen.transcript_text()
+
+
 def status_line(app: Any) -> str:
     return str(app.main_screen.status.render())
 
@@ -40,7 +51,7 @@ async def test_a_pasted_three_line_task_keeps_every_line(
         app.post_message(events.Paste(task))  # as the terminal driver delivers a paste
         await wait_for(pilot, lambda: app.main_screen.prompt.value == task)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "done: the checks pass" in app.main_screen.transcript_text())
+        await wait_for(pilot, lambda: done(app))
     assert json.dumps(task)[1:-1] in sent_to_model(server)  # every line reached the model
 
 
@@ -118,9 +129,8 @@ async def test_an_at_mention_puts_the_file_in_the_models_context(
     server = scripted_server(whole_fix())
     app = make_app(settings_for(stats_repo, server.base_url, approval="full-auto"))
     async with app.run_test(size=(100, 40)) as pilot:
-        app.main_screen.prompt.value = "fix the median in @stats/center.py please"
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: "done: the checks pass" in app.main_screen.transcript_text())
+        await send(pilot, "fix the median in @stats/center.py please")
+        await wait_for(pilot, lambda: done(app))
         assert "in the model's context with the task: stats/center.py" in (
             app.main_screen.transcript_text()
         )
@@ -133,8 +143,7 @@ async def test_exit_and_quit_leave_the_app(stats_repo: Path) -> None:
     for word in ("/exit", "/quit"):
         app = make_app(settings_for(stats_repo, "http://127.0.0.1:9/v1"))
         async with app.run_test(size=(100, 40)) as pilot:
-            app.main_screen.prompt.value = word
-            await pilot.press("enter")
+            await send(pilot, word)
             await pilot.pause()
             assert app._exit  # noqa: SLF001 - what App.exit() sets
         assert app.return_code == 0
@@ -144,13 +153,11 @@ async def test_checks_tally_is_reset_by_undo(stats_repo: Path, scripted_server: 
     server = scripted_server(whole_fix())
     app = make_app(settings_for(stats_repo, server.base_url, approval="full-auto"))
     async with app.run_test(size=(100, 40)) as pilot:
-        app.main_screen.prompt.value = "fix the statistics"
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: "done: the checks pass" in app.main_screen.transcript_text())
+        await send(pilot, "fix the statistics")
+        await wait_for(pilot, lambda: done(app))
         await pilot.app.workers.wait_for_complete()
         assert "checks ✓" in status_line(app)
-        app.main_screen.prompt.value = "/undo"
-        await pilot.press("enter")
+        await send(pilot, "/undo")
         await wait_for(pilot, lambda: "checks —" in status_line(app))
 
 
@@ -160,8 +167,7 @@ async def test_a_question_shows_waiting_for_approval_not_running(
     server = scripted_server([turn("Checking.", call("run", command="echo hello")), *whole_fix()])
     app = make_app(settings_for(stats_repo, server.base_url, approval="suggest"))
     async with app.run_test(size=(100, 40)) as pilot:
-        app.main_screen.prompt.value = "fix the statistics"
-        await pilot.press("enter")
+        await send(pilot, "fix the statistics")
         await wait_for(
             pilot,
             lambda: (
@@ -175,7 +181,7 @@ async def test_a_question_shows_waiting_for_approval_not_running(
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
         assert _title_has(app, "waiting for approval")  # drawn before the review opens
         await pilot.press("a")
-        await wait_for(pilot, lambda: "done: the checks pass" in app.main_screen.transcript_text())
+        await wait_for(pilot, lambda: done(app))
 
 
 def _title_has(app: Any, text: str) -> bool:
@@ -188,8 +194,7 @@ async def test_after_a_partial_review_the_block_shows_the_applied_diff(
     server = scripted_server(two_hunk_fix())
     app = make_app(settings_for(stats_repo, server.base_url))
     async with app.run_test(size=(100, 40)) as pilot:
-        app.main_screen.prompt.value = "fix the statistics"
-        await pilot.press("enter")
+        await send(pilot, "fix the statistics")
         await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
         await pilot.press("y", "n")
         await wait_for(pilot, lambda: _title_has(app, "as applied"))
@@ -252,9 +257,8 @@ async def test_a_check_ending_mid_stream_does_not_split_or_repeat_the_message(
     server = scripted_server([slow, FINISH])
     app = make_app(settings_for(stats_repo, server.base_url, approval="full-auto"))
     async with app.run_test(size=(100, 40)) as pilot:
-        app.main_screen.prompt.value = "fix the statistics"
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: "done: the checks pass" in app.main_screen.transcript_text())
+        await send(pilot, "fix the statistics")
+        await wait_for(pilot, lambda: done(app))
         await pilot.app.workers.wait_for_complete()
         blocks = [w.text for w in app.main_screen.query("AssistantText")]
         children = list(app.main_screen.transcript.children)

@@ -47,6 +47,7 @@ class SmallProfile:
     name = "small"
     tools: tuple[str, ...] = TOOLS
     prompt_variant: str | None = "small"
+    shows_named_files = True  # the files named in the issue open the conversation
 
     def __init__(
         self, ctx: ToolContext, repo_map_tokens: int | None = None, protocol: str | None = None

@@ -8,9 +8,11 @@ while it streams.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from textual.content import Content
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widget import Widget
 
 
@@ -40,16 +42,20 @@ class StatusBar(Widget):
     spinning: reactive[bool] = reactive(True)
     """Whether the spinner turns (off for snapshots, as a cursor's blink is)."""
 
-    def on_mount(self) -> None:
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._frame = 0
         self._since = time.monotonic()
         self._stream_started: float | None = None
         self._stream_last = 0.0
         self._fragments = 0
+        self._timer: Timer | None = None
+
+    def on_mount(self) -> None:
         self._timer = self.set_interval(SPIN_S, self._spin, pause=self.state == "idle")
 
     def watch_state(self, old: str, new: str) -> None:
-        if not hasattr(self, "_timer"):
+        if self._timer is None:
             return
         if new == "idle":
             self._timer.pause()
@@ -77,14 +83,14 @@ class StatusBar(Widget):
     def busy_text(self) -> str:
         """The spinner, the activity, its seconds and the streaming rate."""
         now = time.monotonic()
-        spinner = SPINNER[getattr(self, "_frame", 0) % len(SPINNER)]
+        spinner = SPINNER[self._frame % len(SPINNER)]
         doing = self.activity or "working"
         if self.state not in ("working", "idle"):
             doing = self.state
         if not self.spinning:  # a still frame: nothing that moves with the clock
             return f"{spinner} {doing}"
-        text = f"{spinner} {doing} {now - getattr(self, '_since', now):.0f}s"
-        started = getattr(self, "_stream_started", None)
+        text = f"{spinner} {doing} {now - self._since:.0f}s"
+        started = self._stream_started
         if started is not None and now - self._stream_last < STREAM_GAP_S:
             seconds = self._stream_last - started
             if seconds > 0.5:

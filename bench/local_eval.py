@@ -13,6 +13,10 @@ The same tasks through an OpenAI-compatible server (e.g. `python -m llama_cpp.se
     python bench/local_eval.py --base-url http://127.0.0.1:8010/v1 --model qwen2.5-coder-1.5b \
         --profile auto
 
+Side by side with another checkout of coder (e.g. `git worktree add /tmp/before REV`), run
+interleaved task by task through PYTHONPATH:
+    python bench/local_eval.py --variant before=/tmp/before --variant after=.
+
 To compare the embedded model's edit protocols on first answers alone:
     CODER_LOCAL_PROTOCOL=json python bench/local_eval.py --max-turns 1
     CODER_LOCAL_PROTOCOL=blocks python bench/local_eval.py --max-turns 1
@@ -43,6 +47,7 @@ class TaskResult:
     """How one task went."""
 
     name: str
+    variant: str
     solved: bool
     seconds: float
     exit_code: int
@@ -98,15 +103,27 @@ def judge(work: Path) -> bool:
 
 
 def run_coder(
-    issue: str, work: Path, timeout: float, max_turns: int, log: Path | None, via: list[str]
+    issue: str,
+    work: Path,
+    timeout: float,
+    max_turns: int,
+    log: Path | None,
+    via: list[str],
+    env: dict[str, str] | None = None,
 ) -> tuple[int, list[dict[str, object]], float]:
-    """Run `coder run` headless; returns (exit code, JSONL events, seconds)."""
+    """Run `coder run` headless; returns (exit code, JSONL events, seconds). `env` replaces
+    the environment (to run another checkout of coder through PYTHONPATH)."""
     command = [sys.executable, "-m", "coder", "run", issue, "--repo", str(work)]
     command += [*via, "--json", "--max-turns", str(max_turns)]
     stderr = log.open("w") if log else subprocess.DEVNULL
     started = time.monotonic()
     proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        start_new_session=True,
+        env=env,
     )
     try:
         out, _ = proc.communicate(timeout=timeout)
@@ -154,15 +171,18 @@ def evaluate(
     logs: Path | None,
     via: list[str],
     server_log: Path | None = None,
+    variant: tuple[str, Path | None] = ("this", None),
 ) -> TaskResult:
-    """Run and judge one task."""
+    """Run and judge one task (under one variant: a label and a checkout of coder)."""
     offset = server_log.stat().st_size if server_log and server_log.is_file() else 0
     issue = (task / "ISSUE.md").read_text(encoding="utf-8").strip()
     with tempfile.TemporaryDirectory(prefix=f"coder-bench-{task.name}-") as tmp:
         work = Path(tmp) / task.name
         prepare(task, work)
-        log = logs / f"{task.name}.log" if logs else None
-        code, events, seconds = run_coder(issue, work, timeout, max_turns, log, via)
+        label, checkout = variant
+        log = logs / f"{task.name}.{label}.log" if logs else None
+        env = {**os.environ, "PYTHONPATH": str(checkout.resolve())} if checkout else None
+        code, events, seconds = run_coder(issue, work, timeout, max_turns, log, via, env)
         restore_tests(task, work)
         solved = judge(work)
     usage = [e for e in events if e.get("type") == "usage"]
@@ -174,6 +194,7 @@ def evaluate(
         prompt, completion = server_tokens(server_log, offset)  # prefilled; reuse unknown
     return TaskResult(
         name=task.name,
+        variant=variant[0],
         solved=solved,
         seconds=round(seconds, 1),
         exit_code=code,
@@ -211,6 +232,13 @@ def print_table(results: list[TaskResult], timeout: float) -> None:
     )
 
 
+def _variant(text: str) -> tuple[str, Path | None]:
+    label, sep, path = text.partition("=")
+    if not sep or not label or not path:
+        raise argparse.ArgumentTypeError(f"expected LABEL=CHECKOUT, got {text!r}")
+    return label, Path(path)
+
+
 _GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "bench",
     "GIT_AUTHOR_EMAIL": "bench@example.com",
@@ -236,6 +264,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--server-log", type=Path, help="a llama.cpp server's log: tokens from its perf lines"
     )
+    parser.add_argument(
+        "--variant",
+        type=_variant,
+        action="append",
+        default=[],
+        metavar="LABEL=CHECKOUT",
+        help="run this checkout of coder too (repeatable; interleaved task by task)",
+    )
     args = parser.parse_args(argv)
     via = ["--base-url", args.base_url] if args.base_url else ["--api", "local"]
     via += ["--model", args.model] if args.model else []
@@ -245,17 +281,24 @@ def main(argv: list[str] | None = None) -> int:
         tasks = [t for t in tasks if t.name in set(args.only)]
     if args.logs:
         args.logs.mkdir(parents=True, exist_ok=True)
+    variants: list[tuple[str, Path | None]] = args.variant or [("this", None)]
     results = []
     for task in tasks:
-        result = evaluate(task, args.timeout, args.max_turns, args.logs, via, args.server_log)
-        results.append(result)
-        print(
-            f"# {result.name}: {'solved' if result.solved else 'not solved'} "
-            f"in {result.seconds:.0f} s",
-            file=sys.stderr,
-            flush=True,
-        )
-    print_table(results, args.timeout)
+        for variant in variants:
+            result = evaluate(
+                task, args.timeout, args.max_turns, args.logs, via, args.server_log, variant
+            )
+            results.append(result)
+            print(
+                f"# {result.name} [{result.variant}]: "
+                f"{'solved' if result.solved else 'not solved'} in {result.seconds:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+    for label, _ in variants:
+        if len(variants) > 1:
+            print(f"\n## {label}")
+        print_table([r for r in results if r.variant == label], args.timeout)
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
     return 0 if results and all(r.solved for r in results) else 1

@@ -10,6 +10,7 @@ emits events and asks the approver through the tools) nor how large the model is
 from __future__ import annotations
 
 import queue
+import time
 from dataclasses import dataclass, replace
 
 from coder import prompts
@@ -62,6 +63,8 @@ class AgentConfig:
     """Longest one model call may take, the SDK's retries included."""
     max_repeats: int = 3
     """The same call this many times in a row, with nothing changed, is not run again."""
+    time_budget_s: float | None = None
+    """Wall-clock seconds per run: no turn starts past it, and a model call is cut at it."""
 
 
 class Agent:
@@ -96,6 +99,8 @@ class Agent:
         """Work on `task` until finished, out of budget, interrupted or failing."""
         self.ctx.cancel.clear()
         self.ctx.originals.clear()  # this run's edits are measured from here
+        budget = self.config.time_budget_s
+        self.ctx.deadline = time.monotonic() + budget if budget is not None else None
         self._add_task(task)
         limit = self.turns + self.config.max_turns
         try:
@@ -103,11 +108,12 @@ class Agent:
                 self.step(limit)
         except FinishRequested as done:
             return self._end("passed", done.summary)
-        except BudgetExhausted:
+        except BudgetExhausted as spent:
             runs = self.ctx.checks.run() if self.ctx.checks.commands else []
             if runs and all(run.passed for run in runs) and not self._tests_edited_to_pass():
                 return self._end("passed", "The checks pass (the model did not call finish).")
-            return self._end("budget_exhausted", f"Turn budget of {self.config.max_turns} spent.")
+            why = str(spent) or f"Turn budget of {self.config.max_turns} spent."
+            return self._end("budget_exhausted", why)
         except Interrupted as stop:
             return self._end("interrupted", str(stop) or "Interrupted by the user.")
         except RepeatedCall as stuck:
@@ -120,6 +126,9 @@ class Agent:
         self._check_interrupt()
         if self.turns >= limit:
             raise BudgetExhausted()
+        left = self.ctx.time_left()
+        if left is not None and left <= 0:
+            raise BudgetExhausted(self._time_spent())
         while not self._steering.empty():
             text = prompts.render(
                 "steer", self.profile.prompt_variant, guidance=self._steering.get()
@@ -135,10 +144,11 @@ class Agent:
             self.ctx.cancel,
             self._on_delta,
             lambda message: self.sink.emit(Notice(message, "warning")),
-            self.config.model_timeout_s,
+            self.config.model_timeout_s if left is None else min(left, self.config.model_timeout_s),
+            None if left is None or left >= self.config.model_timeout_s else self._time_spent,
         )
         self.ctx.checks.ready()  # a check that cannot start ends the run before any edit
-        turn = self.profile.interpret(turn, specs)
+        turn = self.profile.interpret(turn, specs, self.conversation)
         self.turns += 1
         self.compactor.calibrate(turn.usage.prompt_tokens, self.conversation.char_count())
         self.conversation.append(turn)
@@ -156,6 +166,9 @@ class Agent:
                         skipped, ToolOutcome("error", "not run: the turn ended before this call")
                     )
                 raise
+
+    def _time_spent(self) -> BudgetExhausted:
+        return BudgetExhausted(f"Time budget of {self.config.time_budget_s:.0f} s spent.")
 
     def _compact_if_needed(self) -> None:
         state = state_note(self._task, self.ctx.edited_paths, self._failures)

@@ -33,6 +33,8 @@ from coder.results import CheckRun
 from coder.workspace import Workspace, head_tail
 
 MAX_FAILURE_CHARS = 6000
+CANDIDATE_EPOCH = 1_000_000_000
+"""Candidate files checked in the sandbox get mtimes from here (2001), one second apart."""
 
 __all__ = ["CheckRun", "CheckRunner", "describe_runs", "detect", "failing_count"]
 
@@ -209,16 +211,23 @@ class CheckRunner:
         self._baseline_error: BaseException | None = None
         self._seen: dict[str, int] = {}
         """Per phase: the workspace generation its latest runs saw."""
+        self._stamp = 0
 
     def run(
-        self, quiet: bool = False, phase: str = "check", overlays: dict[str, Path] | None = None
+        self,
+        quiet: bool = False,
+        phase: str = "check",
+        overlays: dict[str, Path] | None = None,
+        timeout_s: float | None = None,
     ) -> list[CheckRun]:
         """Every check command's run, in order; `quiet` runs stream and report nothing
-        (a profile's trial runs). Raises Interrupted when the user interrupts."""
+        (a profile's trial runs); `timeout_s` shortens the check timeout. Raises Interrupted
+        when the user interrupts."""
         runs = []
+        limit = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
         for command in self.commands:
             output = None if quiet else self.on_output
-            run = run_check(self.ws, command, self.timeout_s, output, self.cancel, overlays, phase)
+            run = run_check(self.ws, command, limit, output, self.cancel, overlays, phase)
             if self.cancel.is_set():
                 raise Interrupted("Interrupted by the user.")
             if not quiet:
@@ -266,6 +275,35 @@ class CheckRunner:
                 self.restored = self.run(phase="restored", overlays=overlays)
         self._seen["restored"] = self.ws.generation  # the swap itself is no edit
         return self.restored
+
+    def run_candidate(
+        self, files: dict[str, str], report: bool = True, timeout_s: float | None = None
+    ) -> list[CheckRun] | None:
+        """The checks with `files` (path → text) in place of the tree's, the tree untouched:
+        in the sandbox each is mounted over its file; `report`: each run is reported as it
+        ends. None when that cannot be done (no sandbox, no checks, a file that is new or
+        not a regular file inside the tree)."""
+        if self.ws.sandbox.mode == "off" or not self.commands or not files:
+            return None
+        root = self.ws.root.resolve()
+        for path in files:
+            target = root / path
+            if not target.is_file() or Path(os.path.realpath(target)) != target:
+                return None
+        with tempfile.TemporaryDirectory(prefix="coder-candidate-") as folder:
+            overlays: dict[str, Path] = {}
+            for index, (path, text) in enumerate(sorted(files.items())):
+                copy = Path(folder) / str(index)
+                copy.write_text(text, encoding="utf-8")
+                # A stamp no real file has: Python's cached bytecode, keyed by the source's
+                # mtime and size, is never taken for another version of the file.
+                self._stamp += 1
+                os.utime(copy, (CANDIDATE_EPOCH + self._stamp,) * 2)
+                overlays[path] = copy
+            runs = self.run(quiet=True, phase="candidate", overlays=overlays, timeout_s=timeout_s)
+        for run in runs if report else []:
+            self.on_result(run)
+        return runs
 
     def replace(self, commands: list[str]) -> None:
         """New check commands; their baseline is run by the next `start_baseline`."""

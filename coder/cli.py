@@ -66,6 +66,13 @@ def _agent_options(parser: argparse.ArgumentParser, inherit: bool = False) -> No
     add("--reasoning-effort", choices=["low", "medium", "high"])
     add("--max-turns", type=int, metavar="N", help="model turn budget")
     add(
+        "--time-budget",
+        dest="time_budget_s",
+        type=float,
+        metavar="SECONDS",
+        help="wall-clock budget of the run (config time-budget-s)",
+    )
+    add(
         "--approval",
         choices=["suggest", "auto-edit", "full-auto"],
         help="what asks before running (headless default: full-auto)",

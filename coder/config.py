@@ -53,6 +53,9 @@ class Settings:
     """Reasoning effort for reasoning models: low, medium or high."""
     max_turns: int = 30
     """Model turns before the run stops with exit code 1."""
+    time_budget_s: float | None = None
+    """Wall-clock seconds a run may take (None: no limit); the loop starts no turn past it
+    and the small profile plans its candidates within it."""
     checks: tuple[str, ...] = ()
     """Check commands; empty means detect a default for the project."""
     checks_source: str = "detected"
@@ -127,7 +130,8 @@ INTERNAL_FIELDS = frozenset(
 
 AGENT_FLAGS = (
     "repo", "checks", "model", "base_url", "api_key", "api", "reasoning_effort", "max_turns",
-    "approval", "sandbox", "sandbox_network", "trust", "profile", "protect_tests", "json",
+    "time_budget_s", "approval", "sandbox", "sandbox_network", "trust", "profile",
+    "protect_tests", "json",
 )  # fmt: skip
 """The command-line options (argparse destinations) that are settings."""
 
@@ -144,6 +148,8 @@ def flags_from(args: object) -> dict[str, Any]:
         flags["checks"] = list(flags["checks"])
     if "max_turns" in flags and flags["max_turns"] < 1:
         raise UsageError("--max-turns must be at least 1")
+    if "time_budget_s" in flags and not flags["time_budget_s"] > 0:
+        raise UsageError("--time-budget must be a positive number of seconds")
     return flags
 
 
@@ -192,6 +198,7 @@ class _FileConfig(BaseModel):
     api: Literal["chat", "responses", "local", "auto"] | None = None
     reasoning_effort: Literal["low", "medium", "high"] | None = None
     max_turns: PositiveInt | None = None
+    time_budget_s: PositiveFloat | None = None
     checks: Strings | None = None
     approval: Literal["suggest", "auto-edit", "full-auto"] | None = None
     allowed_commands: Strings | None = None

@@ -103,7 +103,8 @@ class ProgressSink:
             return f"  {'ok' if event.ok else 'error'}: {_short(first, 100)}"
         if isinstance(event, CheckResult):
             verdict = "pass" if event.passed else f"FAIL (exit {event.exit_code})"
-            return f"  check {verdict}: {event.command} [{event.seconds:.1f} s]"
+            what = "candidate check" if event.phase == "candidate" else "check"
+            return f"  {what} {verdict}: {event.command} [{event.seconds:.1f} s]"
         if isinstance(event, Usage):
             cost = f", ${event.cost_usd:.4f}" if event.cost_usd is not None else ""
             return (

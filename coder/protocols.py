@@ -95,8 +95,11 @@ class Profile(Protocol):
         """The conversation the provider sees next (never `conversation` changed in place)."""
         ...
 
-    def interpret(self, turn: AssistantTurn, tools: list[ToolSpec]) -> AssistantTurn:
-        """The model's answer as tool calls (a small model's code blocks become edits)."""
+    def interpret(
+        self, turn: AssistantTurn, tools: list[ToolSpec], conversation: Conversation | None = None
+    ) -> AssistantTurn:
+        """The model's answer as tool calls (a small model's code blocks become edits; an
+        answer the checks judge no better than the tree may come back with no calls)."""
         ...
 
     def no_calls(self, turn: AssistantTurn, conversation: Conversation) -> UserText:

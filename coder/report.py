@@ -38,6 +38,7 @@ REPORT_SCHEMA: dict[str, Any] = _object(
     model=_STRING,
     profile=_STRING,
     seconds={"type": "number"},
+    time_budget_s={"anyOf": [{"type": "number"}, {"type": "null"}]},
     files={
         "type": "array",
         "items": _object(
@@ -102,6 +103,8 @@ class RunReport:
     model: str
     profile: str
     seconds: float
+    time_budget_s: float | None = None
+    """The run's wall-clock budget (`--time-budget`), None when it had none."""
     files: list[FileChange] = field(default_factory=list)
     diff: str = ""
     checks: list[dict[str, Any]] = field(default_factory=list)
@@ -127,6 +130,7 @@ class RunReport:
             "model": self.model,
             "profile": self.profile,
             "seconds": round(self.seconds, 1),
+            "time_budget_s": self.time_budget_s,
             "files": [vars(f) for f in self.files],
             "tests_edited": self.tests_edited,
             "diff": self.diff,
@@ -157,7 +161,7 @@ class RunReport:
             parts.append(f"tests edited: {', '.join(self.tests_edited)} ({verdict})")
         tokens = self.tokens.get("prompt", 0) + self.tokens.get("completion", 0)
         cost = f"${self.cost_usd:.4f}" if self.cost_usd is not None else "cost unknown"
-        parts += [f"{self.turns} turn(s)", f"{tokens:,} tokens", cost, f"{self.seconds:.0f} s"]
+        parts += [f"{self.turns} turn(s)", f"{tokens:,} tokens", cost, _time(self.to_dict())]
         return " · ".join(parts)
 
     def to_markdown(self) -> str:
@@ -177,7 +181,7 @@ class RunReport:
                 f" · reasoning {self.tokens.get('reasoning', 0):,}",
             ),
             ("cost", cost),
-            ("time", f"{self.seconds:.0f} s"),
+            ("time", _time(self.to_dict())),
             ("sandbox", f"{sandbox.get('mode')} ({sandbox.get('backend')})"),
         ]
         lines += ["| | |", "| --- | --- |", *(f"| {k} | {v} |" for k, v in rows), ""]
@@ -251,10 +255,16 @@ def report_text(data: dict[str, Any]) -> str:
         f"{data['model']} (profile {data['profile']}) · {data['turns']} turn(s) · prompt "
         f"{tokens.get('prompt', 0):,} (cached {tokens.get('cached', 0):,}) · completion "
         f"{tokens.get('completion', 0):,} · reasoning {tokens.get('reasoning', 0):,} · "
-        f"{f'${cost:.4f}' if cost is not None else 'cost unknown'} · {data['seconds']:.0f} s · "
+        f"{f'${cost:.4f}' if cost is not None else 'cost unknown'} · {_time(data)} · "
         f"sandbox {data['sandbox'].get('mode')}"
     )
     return "\n".join(lines)
+
+
+def _time(data: dict[str, Any]) -> str:
+    budget = data.get("time_budget_s")
+    spent = f"{data['seconds']:.0f} s"
+    return spent if budget is None else f"{spent} of a {budget:.0f} s budget"
 
 
 def _quote(text: str) -> str:

@@ -84,6 +84,9 @@ class Sampling:
     """Longest answer, in tokens (None: the provider's own limit)."""
     stop: tuple[str, ...] = ()
     """Texts that end the answer."""
+    prefix: str = ""
+    """The answer's first words, written for the model, which goes on from them (the
+    embedded model; a provider that cannot prefill an answer ignores it)."""
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ class Session:
             checks=self.checks,
             command_timeout_s=settings.command_timeout_s,
             on_output=lambda call_id, text: sink.emit(ToolOutput(call_id, text)),
+            on_notice=lambda message: sink.emit(Notice(message)),
             cancel=cancel,
             repo_map=self.map,
             protect_tests=settings.protect_tests,
@@ -115,6 +116,7 @@ class Session:
             max_turns=settings.max_turns,
             model_timeout_s=settings.model_timeout_s,
             max_repeats=settings.max_repeats,
+            time_budget_s=settings.time_budget_s,
         )
         self.meter = Meter(self._price)
         self.agent = Agent(
@@ -222,6 +224,7 @@ class Session:
             model=self.provider.model,
             profile=self.profile.name,
             seconds=seconds,
+            time_budget_s=self.settings.time_budget_s,
             files=files,
             diff=diff,
             checks=rows,

@@ -41,16 +41,18 @@ def ask(
     on_delta: Callable[[str], None],
     on_notice: Callable[[str], None],
     timeout_s: float,
+    on_timeout: Callable[[], BaseException] | None = None,
 ) -> AssistantTurn:
     """The provider's next turn. An interrupt returns at once, even before the first token;
-    past `timeout_s` the run ends (ProviderError, exit 3); an endpoint that says the
+    past `timeout_s` the run ends (`on_timeout()` is raised, by default a ProviderError:
+    exit 3); an endpoint that says the
     conversation is too long gets it compacted (old tool outputs shortened) and is asked
     again."""
     steps = list(COMPACTION_STEPS)
     while True:
         try:
             return valid_turn(
-                _call(provider, view(), tools, cancel, on_delta, on_notice, timeout_s)
+                _call(provider, view(), tools, cancel, on_delta, on_notice, timeout_s, on_timeout)
             )
         except ContextOverflow as exc:
             removed = 0
@@ -73,6 +75,7 @@ def _call(
     on_delta: Callable[[str], None],
     on_notice: Callable[[str], None],
     timeout_s: float,
+    on_timeout: Callable[[], BaseException] | None = None,
 ) -> AssistantTurn:
     snapshot = replace(view.conversation, turns=list(view.conversation.turns))
     offered = tools if view.native_tools else []
@@ -89,7 +92,10 @@ def _call(
         work,
         cancel,
         deadline_s=timeout_s,
-        on_deadline=lambda: ProviderError(
-            f"the model did not answer within {timeout_s:.0f} s (model-timeout-s)"
+        on_deadline=on_timeout
+        or (
+            lambda: ProviderError(
+                f"the model did not answer within {timeout_s:.0f} s (model-timeout-s)"
+            )
         ),
     )

@@ -32,7 +32,9 @@ class DefaultProfile:
         """The whole conversation, as it is."""
         return View(conversation)
 
-    def interpret(self, turn: AssistantTurn, tools: list[ToolSpec]) -> AssistantTurn:
+    def interpret(
+        self, turn: AssistantTurn, tools: list[ToolSpec], conversation: Conversation | None = None
+    ) -> AssistantTurn:
         """The provider's parse stands."""
         return turn
 

@@ -111,6 +111,8 @@ class LocalProvider:
     ) -> AssistantTurn:
         llm = self._load()
         prompt = self._prompt(conversation, tools)
+        if sampling.prefix:
+            prompt += self._segment(sampling.prefix, special=False)
         reserve = min(self.max_new_tokens, self.n_ctx // 4)
         if len(prompt) + reserve > self.n_ctx:
             raise ContextOverflow(
@@ -126,7 +128,13 @@ class LocalProvider:
         reused = min(reused, len(prompt) - 1)  # llama.cpp re-evaluates at least one token
         budget = min(self.max_new_tokens, self.n_ctx - len(prompt))
         started = time.monotonic()
+        if sampling.prefix:
+            on_delta(sampling.prefix)
         tokens, text, first_token_at = self._generate(llm, prompt, budget, on_delta, sampling)
+        generated = len(tokens)
+        if sampling.prefix:
+            tokens = self._segment(sampling.prefix, special=False) + tokens
+            text = sampling.prefix + text
         done = time.monotonic()
         prefill_s = (first_token_at or done) - started
         log.info(
@@ -134,10 +142,10 @@ class LocalProvider:
             len(prompt) - reused,
             reused,
             prefill_s,
-            len(tokens),
+            generated,
             done - (first_token_at or done),
         )
-        usage = TokenUsage(len(prompt), len(tokens), reused)
+        usage = TokenUsage(len(prompt), generated, reused)
         calls = parse_tool_calls(text, [spec.name for spec in tools]) if tools else []
         turn = AssistantTurn(text, tuple(calls), usage, calls_in_text=True)
         self._generated[text] = tokens
@@ -238,6 +246,7 @@ class LocalProvider:
         if sampling.seed is not None:
             llm.set_seed(sampling.seed)
         penalty = sampling.repeat_penalty
+        stops = (*_STOP_TEXT, *sampling.stop)
         for token in llm.generate(prompt, repeat_penalty=penalty, reset=True, **options):
             if first_at is None:
                 first_at = time.monotonic()
@@ -246,12 +255,12 @@ class LocalProvider:
             tokens.append(token)
             text += decoder.decode(llm.detokenize([token]))
             ends.append(len(text))
-            cut = _stop_at(text)
+            cut = _stop_at(text, stops)
             if cut is not None:
                 keep = sum(1 for end in ends if end <= cut)
                 tokens, text = tokens[:keep], text[:cut]
                 break
-            safe = _safe_prefix(text)
+            safe = _safe_prefix(text, stops)
             if safe > shown:
                 on_delta(text[shown:safe])
                 shown = safe
@@ -289,16 +298,16 @@ def render_assistant(turn: AssistantTurn) -> str:
     return "\n".join([turn.text, *calls]).strip()
 
 
-def _stop_at(text: str) -> int | None:
-    positions = [text.find(stop) for stop in _STOP_TEXT]
+def _stop_at(text: str, stops: tuple[str, ...] = _STOP_TEXT) -> int | None:
+    positions = [text.find(stop) for stop in stops]
     positions = [p for p in positions if p != -1]
     return min(positions) if positions else None
 
 
-def _safe_prefix(text: str) -> int:
+def _safe_prefix(text: str, stops: tuple[str, ...] = _STOP_TEXT) -> int:
     """How much of `text` can be streamed without showing the start of a stop text."""
     held = 0
-    for stop in _STOP_TEXT:
+    for stop in stops:
         for size in range(len(stop) - 1, held, -1):
             if text.endswith(stop[:size]):
                 held = size

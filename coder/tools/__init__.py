@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import threading
+import time
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -41,6 +42,8 @@ class ToolContext:
     command_timeout_s: float = 120.0
     on_output: Callable[[str, str], None] = lambda call_id, text: None
     """Receives live output chunks of a running command, with the tool call's id."""
+    on_notice: Callable[[str], None] = lambda message: None
+    """Tells the user something a profile did beside the tools (a change taken back)."""
     cancel: threading.Event = field(default_factory=threading.Event)
     call_id: str = ""
     """Id of the call being executed (set by dispatch)."""
@@ -59,6 +62,12 @@ class ToolContext:
     """Per file, the digest of the content the model last read or wrote."""
     baseline: Callable[[str], str | None] = lambda path: None
     """The digest of a file as the session found it (what the model may know unread)."""
+    deadline: float | None = None
+    """`time.monotonic()` at which the run's time budget ends (None: no time budget)."""
+
+    def time_left(self) -> float | None:
+        """Seconds left of the run's time budget (None: no time budget)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
     def saw(self, path: str, data: bytes) -> None:
         """Record that the model has seen `path` holding `data`."""

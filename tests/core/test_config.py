@@ -96,3 +96,12 @@ def test_a_bad_user_config_is_a_one_line_exit_2(git_repo: Path, tmp_path: Path) 
         f"coder: error: {home / 'coder' / 'config.toml'}: check-timeout-s: input should be a "
         "valid number, not true"
     ]
+
+
+def test_the_time_budget_comes_from_the_config_and_the_flag_beats_it(git_repo: Path) -> None:
+    _user_config("time-budget-s = 300\n")
+    assert config.load({}, repo=git_repo).time_budget_s == 300
+    assert config.load({"time_budget_s": 60.5}, repo=git_repo).time_budget_s == 60.5
+    (git_repo / ".coder.toml").write_text("time-budget-s = 0\n")
+    with pytest.raises(ConfigError, match="time-budget-s: input should be greater than 0"):
+        config.load({"trust": True}, repo=git_repo)

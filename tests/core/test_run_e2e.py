@@ -124,6 +124,8 @@ def test_unreachable_base_url_exits_3_with_one_line(textutil: Path) -> None:
         ("run",),
         ("run", "task", "--max-turns", "zero"),
         ("run", "task", "--max-turns", "0"),
+        ("run", "task", "--time-budget", "0"),
+        ("run", "task", "--time-budget", "soon"),
         ("run", "task", "--api", "soap"),
         ("run", "task", "--repo", "/nonexistent/dir"),
         ("run", "@/nonexistent/task.md"),

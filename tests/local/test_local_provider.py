@@ -14,6 +14,7 @@ from coder.conversation import Conversation, SystemText, ToolResultItem, UserTex
 from coder.errors import ContextOverflow, UsageError
 from coder.profiles.small import SmallProfile
 from coder.providers.local import LocalProvider
+from coder.results import Sampling
 from coder.tools import registry
 from tests.local.conftest import require_model
 from tests.profiles.conftest import small_profile
@@ -98,3 +99,33 @@ def test_missing_weights_are_a_usage_error_naming_the_install_command(tmp_path: 
     with pytest.raises(UsageError, match="run `coder model install`") as caught:
         LocalProvider.from_settings(Settings(repo=tmp_path, api="local"))
     assert caught.value.exit_code == 2
+
+
+def test_a_profiles_stop_texts_end_the_answer_beside_the_built_in_ones() -> None:
+    from coder.providers.local import _safe_prefix, _stop_at
+
+    stops = ("<tool_response>", "# calc_test.py\n")
+    text = "calc.py\n```python\nx = 1\n```\n```python\n# calc_test.py\nassert x"
+
+    assert _stop_at(text, stops) == text.index("# calc_test.py")
+    assert _stop_at(text) is None  # the built-in stops alone do not cut it
+    assert _safe_prefix("x = 1\n# calc_te", stops) == len("x = 1\n")  # held back, not shown
+
+
+def test_an_answer_prefix_is_written_for_the_model_which_goes_on_from_it(
+    provider: LocalProvider, profile: SmallProfile
+) -> None:
+    conversation = _conversation(profile, "greet() must end its greeting with an exclamation mark.")
+    deltas: list[str] = []
+    prefix = "greet.py\n```python\n"
+    sampling = Sampling(0.0, top_k=1, max_tokens=60, prefix=prefix)
+
+    turn = provider.complete(conversation, [], deltas.append, sampling=sampling)
+
+    assert turn.text.startswith(prefix + "def greet(name):")
+    assert "".join(deltas) == turn.text
+    assert turn.usage.completion_tokens <= 60  # the prefix is not counted as generated
+    assert [call.name for call in profile.interpret(turn, SPECS).tool_calls] == [
+        "write_file",
+        "finish",
+    ]

@@ -6,36 +6,53 @@
 - after a dead end, one retry message instead of the failed answer (`retry`), sampled
   hotter; a worse attempt is put back to the best one;
 - a refused `finish` narrowed first (`narrow`): hunks whose take-back makes fewer tests
-  fail are dropped by the checks, not by another model turn.
+  fail are dropped by the checks, not by another model turn;
+- a test file too long to show whole shown condensed (`spec`), and failures shown as the
+  first failing tests' source beside their failure (`failures`);
+- candidates judged by the checks in the sandbox before they touch the tree (`candidates`):
+  only one that makes fewer tests fail is applied; a rejected one leaves the prompt as it
+  was, so the next is sampled from the cached prefix; the time budget decides how many fit.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from coder import prompts
-from coder.checks import describe_runs, failing_count
+from coder.checks import failing_count
 from coder.conversation import AssistantTurn, Conversation, ToolSpec, UserText
 from coder.errors import UsageError
+from coder.profiles.small.candidates import (
+    Verdict,
+    better,
+    code_digest,
+    judged_in,
+    with_files,
+    without_test_writes,
+    written_files,
+)
 from coder.profiles.small.context import read_source, repo_context, repo_files
+from coder.profiles.small.failures import focused
 from coder.profiles.small.narrow import narrow
+from coder.profiles.small.plan import MAX_ANSWER_TOKENS, TimePlan
 from coder.profiles.small.protocol import PROTOCOLS, read_answer, render_json_system, render_tools
 from coder.profiles.small.retry import (
     Attempt,
     attempts,
     best,
     dead_ends,
+    latest_retry,
     retry_text,
     retry_view,
     written_paths,
 )
+from coder.proof import is_test_path
 from coder.protocols import Refusal, View
 from coder.results import CheckRun, Sampling
 from coder.tools import ToolContext
 
 TOOLS = ("read_file", "list_files", "search", "write_file", "run_checks", "finish")
-MAX_ANSWER_TOKENS = 2048
-"""A whole fixed file fits; a runaway answer does not cost minutes on a CPU."""
 RETRY_TEMPERATURES = (0.8, 1.0)
 """Sampling temperature of retries (cycled): a retry must not be a replay of the failure.
 The first answer is greedy; no top_p or min_p, which cut every alternative to a copied line."""
@@ -58,6 +75,17 @@ class SmallProfile:
         self.protocol = protocol or os.environ.get("CODER_LOCAL_PROTOCOL", "blocks")
         if self.protocol not in PROTOCOLS:
             raise UsageError(f"unknown small-model protocol {self.protocol!r}: use {PROTOCOLS}")
+        self._judged: dict[str, int | None] = {}
+        """Candidate code digest → failing tests, this session (the retry items keep it too)."""
+        self._applied: list[Verdict] = []
+        """Candidates applied since the last retry item (recorded in the next one)."""
+        self._rejected: Verdict | None = None
+        """The verdict on the latest answer, when it was not applied."""
+        self._tree: tuple[int, int | None] | None = None
+        """(workspace generation, failing tests) of the tree put back to the best attempt."""
+        self.plan = TimePlan()
+        self._fresh = False
+        """The next answer is sampled from the head alone (the last one repeated code)."""
 
     def head(self, task: str, checks: str, tools: list[ToolSpec]) -> tuple[str, UserText]:
         """The short system prompt with its tool lines; the files, then the issue."""
@@ -71,26 +99,136 @@ class SmallProfile:
         return system, UserText(context + "\n\n" + issue, data={"shown": shown})
 
     def view(self, conversation: Conversation) -> View:
-        """The head and the latest retry message; greedy first, then hotter and reseeded."""
+        """The head and the latest retry message; greedy first, then hotter and reseeded.
+        After a candidate with the same code as one judged before, the head alone: a fresh
+        answer from the spec (a small model shown code copies it, however hot)."""
         answers = sum(1 for item in conversation.turns if isinstance(item, AssistantTurn))
-        stop = ("<tool_response>",)
+        stop = ("<tool_response>", *self._test_stops())
+        max_tokens = MAX_ANSWER_TOKENS
+        if answers:
+            checks = sum(run.seconds for run in self.ctx.checks.last or [])
+            max_tokens = self.plan.max_tokens(self.ctx.time_left(), checks)
         if answers == 0:
-            sampling = Sampling(0.0, top_k=1, max_tokens=MAX_ANSWER_TOKENS, stop=stop)
+            sampling = Sampling(0.0, top_k=1, max_tokens=max_tokens, stop=stop)
         else:
             temperature = RETRY_TEMPERATURES[(answers - 1) % len(RETRY_TEMPERATURES)]
+            target = self._target(conversation)
             sampling = Sampling(
-                temperature, top_k=40, seed=answers, max_tokens=MAX_ANSWER_TOKENS, stop=stop
+                temperature,
+                top_k=40,
+                seed=answers,
+                max_tokens=max_tokens,
+                stop=stop,
+                prefix=f"{target}\n```python\n" if target else "",
             )
-        return View(retry_view(conversation), sampling, native_tools=False)
+        self.plan.asked()
+        shown = retry_view(conversation)
+        if self._fresh:
+            shown = replace(conversation, turns=[])
+        return View(shown, sampling, native_tools=False)
 
-    def interpret(self, turn: AssistantTurn, tools: list[ToolSpec]) -> AssistantTurn:
-        """Code blocks as writes, `<tool_call>` and Python-style calls, finish after code."""
+    def _check_limit(self) -> float | None:
+        """A candidate's checks may take the time left, no more (a slow candidate is no
+        better than a failing one once the budget is spent)."""
+        left = self.ctx.time_left()
+        return None if left is None else max(left, 1.0)
+
+    def _target(self, conversation: Conversation) -> str | None:
+        """The one source file a retry rewrites, when there is one: its answer then starts
+        with that file's code block (no words; they cost seconds and the checks ignore them)."""
+        written = {path for path in self._written(conversation) if not is_test_path(path)}
+        names = written or {path for path in self._shown(conversation) if not is_test_path(path)}
+        python = [path for path in names if path.endswith(".py")]
+        return python[0] if len(python) == 1 and len(names) == 1 else None
+
+    def _test_stops(self) -> tuple[str, ...]:
+        """Stop sequences that end an answer the moment it starts writing a test file (the
+        model is told never to; a copied test file costs a minute of CPU)."""
+        tests = [name for name in repo_files(self.ws) if is_test_path(name)]
+        if len(tests) != 1:  # the API takes 4 stop sequences: for the one test file only
+            return ()
+        name = tests[0]
+        return (f"{name}\n```", f"# {name}\n", f"`{name}`\n")
+
+    def interpret(
+        self, turn: AssistantTurn, tools: list[ToolSpec], conversation: Conversation | None = None
+    ) -> AssistantTurn:
+        """Code blocks as writes, `<tool_call>` and Python-style calls, finish after code;
+        an answer that rewrites files is judged by the checks first (see `candidates`)."""
+        self.plan.answered(turn.usage.completion_tokens)
         sources = [name for name in repo_files(self.ws) if name.endswith(".py")]
         prefix = f"call_{id(turn) % 100000}"
-        return read_answer(turn, tools, self.protocol, self._current, sources, prefix)
+        answer = read_answer(turn, tools, self.protocol, self._current, sources, prefix)
+        answer = without_test_writes(answer)
+        files = written_files(answer)
+        self._fresh = False
+        if files is None or conversation is None:
+            return answer
+        digest = code_digest(files)
+        known = {**judged_in(conversation), **self._judged}
+        if digest in known:
+            verdict = Verdict(digest, known[digest], repeated=True)
+        else:
+            runs = self.ctx.checks.run_candidate(files, timeout_s=self._check_limit())
+            if runs is None:
+                return answer  # cannot be judged apart (no sandbox, a new file): apply it
+            verdict = Verdict(digest, failing_count(runs))
+            self._judged[digest] = verdict.failing
+            tree = self._tree_failing()
+            if not all(run.passed for run in runs) and not better(verdict.failing, tree):
+                files, verdict = self._narrowed(files, verdict)
+            if verdict.failing == 0 or better(verdict.failing, tree):
+                self._applied.append(verdict)
+                return with_files(answer, files)
+        self._rejected = verdict
+        self._fresh = verdict.repeated and not self._fresh
+        return AssistantTurn(answer.text, (), answer.usage, calls_in_text=True)
+
+    def _narrowed(self, files: dict[str, str], verdict: Verdict) -> tuple[dict[str, str], Verdict]:
+        """The candidate with the hunks taken back whose removal makes fewer tests fail, in
+        the sandbox (a right fix bundled with a needless break beats the tree once the break
+        is dropped)."""
+        if verdict.failing is None:
+            return files, verdict
+        trial = dict(files)
+        originals = {path: self._current(path) or "" for path in files}
+
+        def failing() -> int | None:
+            runs = self.ctx.checks.run_candidate(trial, False, self._check_limit())
+            return failing_count(runs) if runs is not None else None
+
+        start = verdict.failing
+        dropped, count = narrow(originals, trial.__getitem__, trial.__setitem__, failing, start)
+        if not dropped:
+            return files, verdict
+        where = ", ".join(f"{d.path} line {d.line}" for d in dropped)
+        self.ctx.on_notice(f"took back the model's change at {where}: fewer tests fail without it")
+        # reported: what is applied was checked
+        runs = self.ctx.checks.run_candidate(trial, timeout_s=self._check_limit())
+        narrowed = Verdict(code_digest(trial), failing_count(runs) if runs else count)
+        self._judged[narrowed.digest] = narrowed.failing
+        return trial, narrowed
 
     def no_calls(self, turn: AssistantTurn, conversation: Conversation) -> UserText:
-        """A dead end: the retry message, built on the best attempt so far."""
+        """A dead end: the retry message, built on the best attempt so far; after a rejected
+        candidate, the same retry message again (the next answer reuses its cache)."""
+        rejected, self._rejected = self._rejected, None
+        if rejected is not None:
+            data = {"attempt": None, "candidates": self._verdicts(rejected)}
+            previous = latest_retry(conversation)
+            if previous is not None:
+                return UserText(previous.text, kind="retry", data=data)
+            runs = self.ctx.checks.final() or []
+            text = retry_text(
+                1,
+                self._shown(conversation),
+                {},
+                focused(runs, self._current) if runs else "",
+                undone_to=None,
+                no_code=False,
+                rejected=True,
+            )
+            return UserText(text, kind="retry", data=data)
         found = attempts(conversation)
         chosen = best(found)
         files = (
@@ -104,14 +242,14 @@ class SmallProfile:
             undone_to=None,
             no_code=True,
         )
-        return UserText(text, kind="retry", data={"attempt": None})
+        return UserText(text, kind="retry", data={"attempt": None, "candidates": self._verdicts()})
 
     def finish_refused(self, runs: list[CheckRun], conversation: Conversation) -> Refusal:
         """Narrow the attempt; if it still fails, record it, keep the best, and retry."""
         note, runs = self._narrow(runs)
         if runs and all(run.passed for run in runs):
             return Refusal(runs, note)
-        failures = prompts.render("finish_refused", "small", failures=describe_runs(runs))
+        failures = prompts.render("finish_refused", "small", failures=focused(runs, self._current))
         failures = f"{note}\n\n{failures}".strip() if note else failures.strip()
         paths = self._written(conversation) | set(self._shown(conversation))
         earlier = attempts(conversation)
@@ -127,6 +265,7 @@ class SmallProfile:
                 if text is not None and text != attempt.files.get(path):
                     self.ws.write_text(path, text)  # an ordinary edit: undo takes it back
                     self.ctx.saw(path, text.encode("utf-8"))
+        self._tree = (self.ws.generation, chosen.failing)  # what the tree now fails
         text = retry_text(
             dead_ends(conversation) + 1,
             self._shown(conversation),
@@ -135,8 +274,22 @@ class SmallProfile:
             undone_to,
             no_code=False,
         )
-        follow_up = UserText(text, kind="retry", data={"attempt": attempt.to_data()})
-        return Refusal(runs, note, follow_up)
+        data = {"attempt": attempt.to_data(), "candidates": self._verdicts()}
+        return Refusal(runs, note, UserText(text, kind="retry", data=data))
+
+    def _verdicts(self, *more: Verdict) -> list[dict[str, object]]:
+        """The verdicts to record in the next retry item (and forget here)."""
+        verdicts, self._applied = [*self._applied, *more], []
+        return [verdict.to_data() for verdict in verdicts if not verdict.repeated]
+
+    def _tree_failing(self) -> int | None:
+        """Failing tests of the tree as it is now, when a check (or a put-back) says."""
+        runs = self.ctx.checks.final()
+        if runs is not None:
+            return failing_count(runs)
+        if self._tree is not None and self._tree[0] == self.ws.generation:
+            return self._tree[1]
+        return None
 
     def _narrow(self, runs: list[CheckRun]) -> tuple[str, list[CheckRun]]:
         """Take back the hunks whose removal makes fewer tests fail; (note, final runs)."""

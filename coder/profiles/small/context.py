@@ -7,9 +7,13 @@ from pathlib import Path
 
 from coder import prompts
 from coder.errors import CoderError
+from coder.profiles.small.spec import condense, importing_tests
 from coder.workspace import Workspace
 
 CONTEXT_CHARS = 6000
+SPEC_CHARS = 2400
+"""A test file too long to show whole is condensed to this (about 700 tokens: 20 s of
+prefill on two cores, once, in the cached prefix)."""
 MAX_FILE_BYTES = 16_000
 SOURCE_SUFFIXES = frozenset(
     {".py", ".js", ".ts", ".go", ".rs", ".java", ".c", ".h", ".rb", ".sh", ".toml", ".cfg"}
@@ -58,6 +62,7 @@ def repo_context(
 
     shown: list[tuple[tuple[int, int, str], str]] = []
     used = 0
+    sources = [name for name in files if name.endswith(".py") and not rank(name)[0]]
     for name in sorted(files, key=rank):
         if Path(name).suffix not in SOURCE_SUFFIXES or name == "ISSUE.md":
             continue
@@ -66,6 +71,12 @@ def repo_context(
             continue
         label = " (a test: read it, never change it)" if rank(name)[0] else ""
         block = f"{name}{label}:\n```{LANGS.get(Path(name).suffix, '')}\n{text.rstrip()}\n```"
+        if used + len(block) > budget and rank(name)[0] and name.endswith(".py"):
+            block = _condensed_block(name, text, sources, min(SPEC_CHARS, budget - used))
+            if block and used + len(block) <= budget:
+                shown.append((rank(name), block))
+                used += len(block)
+            continue
         if used + len(block) > budget:
             continue
         shown.append((rank(name), block))
@@ -77,3 +88,13 @@ def repo_context(
     return prompts.render(
         "context", "small", files="\n".join(files) or "(none)", contents="\n\n".join(ordered)
     )
+
+
+def _condensed_block(name: str, text: str, sources: list[str], budget: int) -> str:
+    """A test file too long to show whole, condensed, when it tests one of `sources`."""
+    if budget < 400 or not importing_tests(sources, {name: text}):
+        return ""
+    condensed = condense(text, budget - 80)
+    if not condensed:
+        return ""
+    return f"{name} (a test: never change it), in short:\n{condensed}"

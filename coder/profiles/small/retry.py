@@ -70,6 +70,14 @@ def written_paths(conversation: Conversation) -> set[str]:
     }
 
 
+def latest_retry(conversation: Conversation) -> UserText | None:
+    """The latest retry item, if any."""
+    for item in reversed(conversation.turns):
+        if isinstance(item, UserText) and item.kind == "retry":
+            return item
+    return None
+
+
 def dead_ends(conversation: Conversation) -> int:
     """Retry items so far: each stands for one dead end."""
     return sum(1 for item in conversation.turns if _is_retry(item))
@@ -105,8 +113,10 @@ def retry_text(
     failures: str,
     undone_to: int | None,
     no_code: bool,
+    rejected: bool = False,
 ) -> str:
-    """The retry message: what happened to the attempt, the changed files, the failures."""
+    """The retry message: what happened to the attempt, the changed files, the failures
+    (`rejected`: the checks judged the answer no better than the code, which stands)."""
     changed = []
     for path in sorted(files):
         now = files[path]
@@ -118,6 +128,8 @@ def retry_text(
             "Your last change made more tests fail, so it is undone: the code is back to "
             f"attempt {undone_to}."
         )
+    elif rejected:
+        state = "Your answer made no fewer tests fail than the code as it is, so it is not applied."
     elif no_code:
         state = "Your last answer held no source file to write (the tests must not change)."
     elif not changed:

@@ -181,10 +181,14 @@ class MainScreen(Screen[None]):
             transcript.tool_result(event.call_id, event.ok, event.output)
             status.activity = "model"
         elif isinstance(event, CheckResult):
-            self._checks[event.command] = event.passed
-            status.checks_total = len(self._checks)
-            status.checks_passed = sum(self._checks.values())
-            await transcript.add_check(event.command, event.passed, event.exit_code, event.output)
+            candidate = event.phase == "candidate"
+            if not candidate:  # the status bar tells of the tree, not of a candidate
+                self._checks[event.command] = event.passed
+                status.checks_total = len(self._checks)
+                status.checks_passed = sum(self._checks.values())
+            await transcript.add_check(
+                event.command, event.passed, event.exit_code, event.output, candidate
+            )
         elif isinstance(event, Usage):
             status.turn = event.turn
             status.prompt_tokens = event.total_prompt_tokens

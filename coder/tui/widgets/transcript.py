@@ -92,16 +92,20 @@ class Transcript(VerticalScroll):
         else:
             await self.mount(widget)
 
-    async def add_check(self, command: str, passed: bool, exit_code: int, output: str) -> None:
-        """A check command's result; failures are expanded."""
+    async def add_check(
+        self, command: str, passed: bool, exit_code: int, output: str, candidate: bool = False
+    ) -> None:
+        """A check command's result; failures are expanded, except a candidate's (an answer
+        checked in the sandbox before it reaches the tree)."""
         mark = "✓" if passed else f"✗ exit {exit_code}"
-        title = Content.assemble(("check ", "bold"), command, "  ", mark)
+        what = "candidate check " if candidate else "check "
+        title = Content.assemble((what, "bold"), command, "  ", mark)
         body = Static(Content(output.rstrip() or "(no output)"))
         await self._mount_aside(
             Collapsible(
                 body,
                 title=title,  # type: ignore[arg-type]
-                collapsed=passed,
+                collapsed=passed or candidate,
                 classes="check-pass" if passed else "check-fail",
             )
         )

@@ -1,0 +1,207 @@
+"""Candidates judged by the checks: a small model's answer is checked in the sandbox before
+it touches the tree, applied only when fewer tests fail, and an answer with the same code as
+one already judged is not checked again; a rejected answer leaves the prompt as it was.
+
+A real Session with the small profile against the scripted OpenAI-compatible server, real
+pytest checks in the real sandbox, a real git repository.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coder.checks import CheckRunner
+from coder.config import load
+from coder.conversation import AssistantTurn, Conversation, TokenUsage, ToolCall, UserText
+from coder.errors import BudgetExhausted
+from coder.events import CheckResult, Event, Notice, ToolCalled
+from coder.profiles.small.candidates import without_test_writes, written_files
+from coder.profiles.small.plan import MAX_ANSWER_TOKENS, TimePlan
+from coder.providers import get_provider
+from coder.sandbox import Sandbox
+from coder.session import Session
+from coder.tools import AutoApprover
+from coder.workspace import Workspace
+from tests.conftest import git
+from tests.core.test_run_e2e import CHECK
+from tests.profiles.conftest import small_profile
+
+STUB = "def add(a, b):\n    pass\n\n\ndef sub(a, b):\n    pass\n"
+SAME_CODE = "def add(a, b):\n    pass  # todo\n\n\ndef sub(a, b):\n\n    pass\n"
+HALF = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a * b\n"
+WORSE = "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a * b\n"
+RIGHT = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
+TESTS = """from calc import add, sub
+
+
+def test_add():
+    assert add(2, 3) == 5
+
+
+def test_add_negative():
+    assert add(-1, 1) == 0
+
+
+def test_sub():
+    assert sub(5, 3) == 2
+"""
+
+
+class _Events:
+    def __init__(self) -> None:
+        self.seen: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.seen.append(event)
+
+
+@pytest.fixture
+def calc(tmp_path: Path) -> Path:
+    repo = tmp_path / "work" / "calc"
+    repo.mkdir(parents=True)
+    (repo / "calc.py").write_text(STUB)
+    (repo / "test_calc.py").write_text(TESTS)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "stub")
+    return repo
+
+
+def _answer(code: str) -> dict[str, str]:
+    return {"text": f"calc.py\n```python\n{code}```\n"}
+
+
+def _session(repo: Path, server: Any, **flags: Any) -> tuple[Session, _Events]:
+    given = {"base_url": server.base_url, "model": "m", "checks": [CHECK], "profile": "small"}
+    settings = load({**given, **flags}, repo=repo)
+    events = _Events()
+    return Session(settings, events, AutoApprover(), get_provider(settings)), events
+
+
+def test_only_answers_that_make_fewer_tests_fail_reach_the_tree(
+    calc: Path, scripted_server: Any
+) -> None:
+    turns = [_answer(code) for code in (STUB, SAME_CODE, HALF, WORSE, RIGHT)]
+    server = scripted_server(turns)
+    session, events = _session(calc, server, max_turns=6)
+
+    outcome = session.run("implement add and sub")
+
+    assert outcome.status == "passed"
+    assert (calc / "calc.py").read_text() == RIGHT
+    writes = [
+        e.arguments["content"]
+        for e in events.seen
+        if isinstance(e, ToolCalled) and e.name == "write_file"
+    ]
+    assert writes == [HALF, RIGHT]  # the stub again, the same code, the worse one: never
+    candidates = [e for e in events.seen if isinstance(e, CheckResult) and e.phase == "candidate"]
+    assert len(candidates) == 4  # SAME_CODE is the stub's syntax tree: not checked again
+    assert [c.passed for c in candidates] == [False, False, False, True]
+    # after a repeat, a fresh answer from the head alone (system prompt and task)
+    assert server.received[2]["messages"] == server.received[0]["messages"]
+    # the answer after the rejected WORSE is sampled from the very same prompt
+    assert len(server.received) == 5
+    assert server.received[4]["messages"] == server.received[3]["messages"]
+    assert server.received[4].get("seed") != server.received[3].get("seed")
+    assert HALF.strip() in server.received[4]["messages"][-1]["content"]
+
+
+def test_a_candidate_is_checked_with_its_files_in_place_and_the_tree_untouched(
+    calc: Path,
+) -> None:
+    ws = Workspace(calc, Sandbox(calc))
+    checks = CheckRunner(ws, [CHECK])
+    before = (calc / "calc.py").stat()
+
+    right = checks.run_candidate({"calc.py": RIGHT})
+    # same size as RIGHT, other code: cached bytecode of RIGHT must not stand in for it
+    twin = RIGHT.replace("a + b", "a * b")
+    assert len(twin) == len(RIGHT)
+    wrong = checks.run_candidate({"calc.py": twin})
+
+    assert right is not None and all(run.passed for run in right)
+    assert wrong is not None and not any(run.passed for run in wrong)
+    assert (calc / "calc.py").read_text() == STUB
+    assert (calc / "calc.py").stat().st_mtime_ns == before.st_mtime_ns
+    assert checks.run_candidate({"new.py": "x = 1\n"}) is None  # a new file: not judged apart
+    assert (
+        CheckRunner(Workspace(calc, Sandbox(calc, mode="off")), [CHECK]).run_candidate(
+            {"calc.py": RIGHT}
+        )
+        is None
+    )
+
+
+def test_a_candidate_bundling_a_fix_with_a_break_is_narrowed_before_it_is_judged(
+    calc: Path, scripted_server: Any
+) -> None:
+    (calc / "calc.py").write_text(HALF)
+    git(calc, "commit", "-qam", "half")
+    broken = "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n"
+    server = scripted_server([_answer(broken)])
+    session, events = _session(calc, server, max_turns=1)
+
+    outcome = session.run("fix sub")
+
+    assert outcome.status == "passed"
+    assert (calc / "calc.py").read_text() == RIGHT
+    notices = [e.message for e in events.seen if isinstance(e, Notice)]
+    assert any("took back the model's change at calc.py line 2" in n for n in notices)
+
+
+def test_no_answer_starts_when_the_time_left_cannot_fit_one() -> None:
+    plan = TimePlan()
+    plan.seconds, plan.rates = [40.0, 30.0, 34.0], [9.0]
+
+    assert 600 < plan.max_tokens(100, check_seconds=1.0) <= 100 * 9
+    assert plan.max_tokens(None, 1.0) == MAX_ANSWER_TOKENS
+    with pytest.raises(BudgetExhausted, match="12 s left, an answer takes about 33 s"):
+        plan.max_tokens(12, check_seconds=1.0)
+
+
+def test_answers_are_timed_between_asking_and_answering(tmp_path: Path) -> None:
+    profile = small_profile(tmp_path)
+    conversation = Conversation()
+    conversation.set_section("task", UserText("implement add"))
+    profile.view(conversation)
+    time.sleep(0.2)
+    profile.interpret(AssistantTurn("no code", usage=TokenUsage(10, 20)), [])
+
+    assert len(profile.plan.seconds) == 1 and profile.plan.seconds[0] >= 0.2
+    assert 0 < profile.plan.rates[0] <= 100
+
+
+def test_the_time_budget_ends_the_run_and_the_report_says_so(
+    calc: Path, scripted_server: Any
+) -> None:
+    server = scripted_server([{"delay_s": 30, "text": "slow"}])
+    session, events = _session(calc, server, time_budget_s=2)
+    started = time.monotonic()
+
+    outcome = session.run("implement add and sub")
+
+    assert time.monotonic() - started < 20
+    assert outcome.status == "budget_exhausted" and "Time budget of 2 s spent" in outcome.summary
+    assert session.report is not None and session.report.time_budget_s == 2
+    assert "of a 2 s budget" in session.report.one_line()
+
+
+def test_an_answer_rewriting_the_tests_keeps_only_its_source_writes() -> None:
+    both = AssistantTurn(
+        "",
+        (
+            ToolCall("1", "write_file", {"path": "test_calc.py", "content": "assert True\n"}),
+            ToolCall("2", "write_file", {"path": "calc.py", "content": RIGHT}),
+            ToolCall("3", "finish", {"summary": "done"}),
+        ),
+    )
+    tests_only = AssistantTurn("", (both.tool_calls[0], both.tool_calls[2]))
+
+    assert [c.id for c in without_test_writes(both).tool_calls] == ["2", "3"]
+    assert without_test_writes(tests_only).tool_calls == ()  # nothing left to check
+    assert written_files(without_test_writes(both)) == {"calc.py": RIGHT}

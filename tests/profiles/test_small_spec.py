@@ -1,0 +1,128 @@
+"""The spec a small model is shown: a long test file condensed to its imports, the names it
+uses and a spread of its asserts; failures as the failing test's own source.
+
+No weights needed: pure functions over test text, and real pytest runs for the failures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coder.checks import run_check
+from coder.profiles.small.context import repo_context
+from coder.profiles.small.failures import focused
+from coder.profiles.small.spec import condense, importing_tests, source_of_test
+from coder.workspace import Workspace
+
+MANY = "\n".join(
+    f"    def test_add_{n}(self):\n        self.assertEqual(add({n}, 1), {n + 1})\n"
+    for n in range(100)
+)
+TESTS = f"""import unittest
+
+from calc import add, Calculator
+
+
+class CalcTest(unittest.TestCase):
+{MANY}
+    def test_memory_is_kept(self):
+        calc = Calculator()
+        calc.store(5)
+        self.assertIs(calc.recall(), 5)
+
+    def test_bad_input_says_why(self):
+        with self.assertRaises(ValueError) as err:
+            add("a", 1)
+        self.assertEqual(err.exception.args[0], "numbers only")
+
+    def helper_total(self, values):
+        return sum(add(v, 0) for v in values)
+"""
+
+
+def test_a_long_test_file_is_condensed_to_plain_asserts_within_the_budget() -> None:
+    condensed = condense(TESTS, 1200)
+
+    assert len(condensed) <= 1200 < len(TESTS)
+    assert "Imports: from calc import add, Calculator" in condensed
+    assert "import unittest" not in condensed and "```" not in condensed  # a list, not a file
+    assert "\n- add(0, 1) == 1\n" in condensed  # unittest asserts as plain comparisons
+    assert "self." not in condensed
+    # the late tests are chosen for what no earlier test uses: another method, an error
+    assert "\n- calc = Calculator()\n  calc.store(5)\n  calc.recall() is 5\n" in condensed
+    assert "\n- with raises(ValueError) as err:\n      add('a', 1)\n" in condensed
+    assert "\n  err.exception.args[0] == 'numbers only'" in condensed
+    assert "    def helper_total(values):" in condensed  # helpers the tests call, self dropped
+    assert "Names the tests use: .recall, .store, Calculator, add" in condensed
+    assert "What the tests check (102 tests):" in condensed
+    assert "more like these" in condensed
+
+
+def test_the_rest_of_the_budget_is_spread_through_the_file_not_its_head() -> None:
+    condensed = condense(TESTS, 1500)
+    shown = [n for n in range(100) if f"- add({n}, 1) == {n + 1}\n" in condensed]
+
+    assert 5 < len(shown) < 100
+    assert max(shown) >= 75  # not only the first tests in the file
+
+
+def test_tests_are_matched_to_sources_by_their_imports() -> None:
+    other = "from textutil import slugify\n\ndef test_x():\n    assert slugify('A') == 'a'\n"
+    found = importing_tests(["src/calc.py"], {"calc_test.py": TESTS, "test_text.py": other})
+
+    assert found == ["calc_test.py"]
+    assert importing_tests(["pkg/__init__.py"], {"t.py": "from pkg import f\n"}) == ["t.py"]
+
+
+def test_the_test_source_is_found_by_name_and_dedented() -> None:
+    source = source_of_test(TESTS, "test_memory_is_kept")
+
+    assert source is not None and source.startswith("def test_memory_is_kept(self):")
+    assert "\n    calc = Calculator()\n" in source
+    assert source_of_test(TESTS, "test_missing") is None
+
+
+def test_the_context_condenses_a_test_too_long_to_show_and_shows_short_ones_whole(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    pass\n")
+    (tmp_path / "calc_test.py").write_text(TESTS)
+    (tmp_path / "test_short.py").write_text(
+        "from calc import add\n\n\ndef test_one():\n    assert add(1, 1) == 2\n"
+    )
+
+    context = repo_context(Workspace(tmp_path), "implement add")
+
+    assert "calc_test.py (a test: never change it), in short:" in context
+    assert "- add(99, 1) == 100" in context or "more like these" in context
+    assert "def test_one():\n    assert add(1, 1) == 2" in context  # short: whole
+    assert "def add(a, b):\n    pass" in context
+
+
+def test_failures_show_the_failing_tests_source_and_name_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "calc.py").write_text(
+        "def add(a, b):\n    return a - b\n\nclass Calculator:\n    pass\n"
+    )
+    (tmp_path / "calc_test.py").write_text(TESTS)
+    run = run_check(Workspace(tmp_path), "python -m pytest -q --tb=short -p no:cacheprovider", 60)
+    assert not run.passed
+
+    text = focused([run], lambda path: (tmp_path / path).read_text())
+
+    assert "fail" in text and len(text) < 2500 < len(run.output)
+    assert "Test CalcTest.test_add_0 in calc_test.py:" in text
+    assert "\n    def test_add_0(self):" in text and "```" not in text
+    assert "self.assertEqual(add(0, 1), 1)" in text
+    assert "    E   AssertionError: -1 != 1" in text
+    assert "Also failing: " in text and "test_add_1" in text
+    assert "^^^" not in text  # Python's pointer lines cost tokens and say nothing new
+
+
+def test_a_failure_outside_any_test_is_shown_as_it_is(tmp_path: Path) -> None:
+    (tmp_path / "calc.py").write_text("def add(a, b)\n    return a + b\n")
+    (tmp_path / "calc_test.py").write_text(TESTS)
+    run = run_check(Workspace(tmp_path), "python -m pytest -q --tb=short -p no:cacheprovider", 60)
+
+    text = focused([run], lambda path: (tmp_path / path).read_text())
+
+    assert "SyntaxError" in text and len(text) < 2000

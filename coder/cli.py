@@ -23,6 +23,9 @@ HANDLERS: dict[str, str] = {
     "run": "coder.headless:run_command",
     "apply": "coder.diff.command:apply_command",
     "map": "coder.repomap.command:map_command",
+    "resume": "coder.headless:resume_command",
+    "sessions": "coder.headless:sessions_command",
+    "replay": "coder.headless:replay_command",
     "undo": "coder.headless:undo_command",
     "redo": "coder.headless:redo_command",
     "trust": "coder.headless:trust_command",
@@ -38,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-AGENT_COMMANDS = ("tui", "run")
+AGENT_COMMANDS = ("tui", "run", "resume")
 """The commands the agent options apply to."""
 
 
@@ -136,6 +139,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--report", metavar="FILE.md", help="write the run report as Markdown (for a PR or CI)"
     )
+
+    resume = sub.add_parser(
+        "resume", help="carry on a session headless (the latest without ID; see `coder sessions`)"
+    )
+    resume.add_argument("id", metavar="ID", nargs="?", help="the session (a unique prefix)")
+    resume.add_argument(
+        "--continue", dest="latest", action="store_true", help="the latest session (no ID)"
+    )
+    resume.add_argument(
+        "--task", metavar="TASK", help="what to do next (default: carry on where it stopped)"
+    )
+    _agent_options(resume, inherit=True)
+    resume.add_argument("--json", action="store_true", help="JSON Lines events on stdout")
+    resume.add_argument("--report", metavar="FILE.md", help="write the run report as Markdown")
+
+    sessions = sub.add_parser("sessions", help="list this repository's sessions")
+    _repo_option(sessions)
+
+    replay = sub.add_parser("replay", help="print a session's recorded events again")
+    replay.add_argument("id", metavar="ID", help="the session (a unique prefix)")
+    replay.add_argument("--json", action="store_true", help="as JSON Lines")
+    _repo_option(replay)
 
     apply = sub.add_parser("apply", help="apply a unified diff like `git apply`, tolerantly")
     apply.add_argument("patch", metavar="PATCH", help="diff file, or - for standard input")

@@ -1,4 +1,5 @@
-"""`coder run` and `coder undo`: the agent without a TUI, for terminals and CI.
+"""`coder run`, `coder resume`, `coder sessions`, `coder replay` and `coder undo`: the agent
+without a TUI, for terminals and CI.
 
 Events go to stdout as JSON Lines with `--json`; readable progress always goes to stderr.
 The approval mode is answered here: full-auto approves everything, auto-edit approves
@@ -8,15 +9,18 @@ diffs and allow-listed commands, suggest asks on the terminal (declines without 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from coder import config, trust, undo
+from coder import config, session_log, trust, undo
 from coder.approval import CommandDecision, DiffDecision
 from coder.diff import Patch
 from coder.errors import UsageError
@@ -173,11 +177,98 @@ def _log_to_stderr(name: str) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """`coder run TASK`: returns 0 checks pass, 1 not done, 2 usage, 3 provider."""
-    from coder.session import build_session
-
     task = read_task(args.task)
     _check_report_path(getattr(args, "report", None))
-    settings = config.load(config.flags_from(args))
+    return _run(args, config.load(config.flags_from(args)), task)
+
+
+def resume_command(args: argparse.Namespace) -> int:
+    """`coder resume [ID] [--task TASK]`: carry on a session (the latest without ID) headless,
+    with its conversation and its checkpoint for undo; exit codes as `coder run`."""
+    flags = config.flags_from(args)
+    settings = config.load(flags)
+    ident = getattr(args, "id", None)
+    if ident and getattr(args, "latest", False):
+        raise UsageError("give a session ID or --continue (the latest), not both")
+    recorded = session_log.find(settings.repo, ident)
+    if "model" not in flags and recorded.start.get("model"):
+        settings = dataclasses.replace(settings, model=str(recorded.start["model"]))
+    task = read_task(args.task) if getattr(args, "task", None) else RESUME_TASK
+    _check_report_path(getattr(args, "report", None))
+    return _run(args, settings, task, recorded)
+
+
+RESUME_TASK = "Carry on with the task where you stopped."
+
+
+def sessions_command(args: argparse.Namespace) -> int:
+    """`coder sessions`: the repository's sessions, oldest first."""
+    root = _root(args)
+    found = session_log.all_sessions(root)
+    if not found:
+        print("no sessions in this repository yet")
+    for recorded in found:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(recorded.start.get("created", 0)))
+        cost = recorded.cost_usd
+        price = f"${cost:.4f}" if cost is not None else "cost unknown"
+        first = recorded.task.strip().splitlines()[0] if recorded.task.strip() else ""
+        damaged = " (record cut short)" if recorded.damaged else ""
+        print(
+            printable(
+                f"{recorded.ident}  {when}  {recorded.outcome:<16} {price:>12}  "
+                f"{_short(first, 60)}{damaged}"
+            )
+        )
+    return 0
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    """`coder replay ID [--json]`: a session's events again, as JSON Lines or as progress."""
+    recorded = session_log.find(_root(args), args.id)
+    for data in recorded.events:
+        if getattr(args, "json", False):
+            print(json_line(json.dumps(data, ensure_ascii=False)))
+        else:
+            line = _replayed(data)
+            if line:
+                print(printable(line))
+    return 0
+
+
+def _replayed(data: dict[str, object]) -> str | None:
+    """A recorded event as one readable line (None: not worth a line)."""
+    kind = data.get("type")
+    if kind == "assistant_message":
+        return str(data.get("text", "")).strip() or None
+    if kind == "tool_called":
+        return f"→ {data.get('name')}({_short(json.dumps(data.get('arguments')), 80)})"
+    if kind == "tool_result":
+        output = str(data.get("output", "")).strip()
+        first = output.splitlines()[0] if output else ""
+        return f"  {'ok' if data.get('ok') else 'error'}: {_short(first, 100)}"
+    if kind == "check_result":
+        return f"  check {'pass' if data.get('passed') else 'FAIL'}: {data.get('command')}"
+    if kind in ("notice", "finished", "session_started"):
+        detail = data.get("message") or data.get("summary") or data.get("task")
+        return f"{kind}: {_short(str(detail), 100)}"
+    return None
+
+
+def _root(args: argparse.Namespace) -> Path:
+    root = Path(getattr(args, "repo", None) or ".")
+    if not root.is_dir():
+        raise UsageError(f"repository directory not found: {root}")
+    return root
+
+
+def _run(
+    args: argparse.Namespace,
+    settings: config.Settings,
+    task: str,
+    recorded: session_log.Recorded | None = None,
+) -> int:
+    from coder.session import build_session
+
     sinks = [ProgressSink(sys.stderr)]
     if settings.json:
         sinks.insert(0, JsonLinesSink(sys.stdout))  # type: ignore[arg-type]
@@ -189,6 +280,8 @@ def run_command(args: argparse.Namespace) -> int:
     allowed = (*settings.allowed_commands, *trust.remembered_commands(settings.repo))
     approver = HeadlessApprover(settings.approval or "full-auto", allowed, ask)
     session = build_session(settings, FanOutSink(*sinks), approver)
+    if recorded is not None:
+        session.resume(recorded)
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         sys.stderr.write("\ncoder: stopping (Ctrl-C again to quit at once)\n")

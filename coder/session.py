@@ -17,7 +17,7 @@ from coder.approval import Approver
 from coder.checks import CheckRunner, detect
 from coder.config import Settings
 from coder.conversation import Conversation, TokenUsage, UserText
-from coder.errors import Interrupted
+from coder.errors import Interrupted, UsageError
 from coder.events import CheckResult, Notice, Report, SessionStarted, ToolOutput
 from coder.instructions import Instructions
 from coder.instructions import find as find_instructions
@@ -25,13 +25,14 @@ from coder.instructions import render as render_instructions
 from coder.mentions import mentioned_paths, with_mentioned_files
 from coder.meter import Meter
 from coder.proof import is_test_path
-from coder.protocols import EventSink, Provider
+from coder.protocols import EventSink, FanOutSink, Provider
 from coder.providers import get_provider
 from coder.repomap import RepoMap, focus_terms
 from coder.report import RunReport, check_rows, file_changes
 from coder.results import CheckRun, Outcome
 from coder.sandbox import Sandbox, refused_passthrough
 from coder.secrets import Redactor
+from coder.session_log import Recorded, Recorder, SessionLog
 from coder.sinks import RedactingSink
 from coder.textsafe import valid_utf8
 from coder.tools import ToolContext, registry
@@ -63,7 +64,11 @@ class Session:
     ) -> None:
         self.settings = settings
         self.redactor = Redactor.for_session(settings.api_key)
-        self.sink: EventSink = RedactingSink(sink, self._clean, self.redactor.holds_partial_block)
+        self.recorder = Recorder(Conversation())
+        """Appends every step to the session record (`.git/coder/sessions/ID.log`)."""
+        self.sink: EventSink = RedactingSink(
+            FanOutSink(sink, self.recorder), self._clean, self.redactor.holds_partial_block
+        )
         sink = self.sink
         sandbox = Sandbox(
             settings.repo.resolve(),
@@ -154,6 +159,16 @@ class Session:
         if self.ledger is None:
             self.adopt(Ledger.start(self.workspace))
         assert self.ledger is not None
+        if self.recorder.log is None:
+            start = {
+                "task": task,
+                "model": self.provider.model,
+                "provider": self.settings.provider_name,
+                "profile": self.profile.name,
+                "checkpoint": self.ledger.checkpoint.ref,
+            }
+            log = SessionLog.create(self.workspace.root, str(self.ledger.data["id"]), start)
+            self.recorder.attach(log, self.conversation)
         if not self._started:
             self._started = True
             found = self._add_instructions()
@@ -312,6 +327,20 @@ class Session:
         self.checks.original_tests = lambda: ledger.originals(
             lambda path: is_test_path(path) and not undo_ledger.regenerable(path)
         )
+
+    def resume(self, recorded: Recorded) -> None:
+        """Carry on the recorded session: its conversation, its undo ledger (so undo goes
+        back to the same checkpoint) and its record, appended to."""
+        if recorded.conversation is None:
+            raise UsageError(f"session {recorded.ident} recorded no conversation to resume")
+        conversation = Conversation.from_dict(recorded.conversation)
+        conversation.clean = self._clean
+        self.conversation = self.agent.conversation = conversation
+        self.adopt(Ledger.load(self.workspace, recorded.ident))
+        self.recorder.attach(SessionLog(recorded.path), conversation)
+        self._started = True  # its system prompt, instructions and map are in it already
+        turns = sum(1 for item in conversation.turns if item.role == "assistant")
+        self.sink.emit(Notice(f"resuming session {recorded.ident} after {turns} model turn(s)"))
 
     def undo(self) -> str:
         """Take back what the agent changed this session (never the user's later edits)."""

@@ -120,6 +120,18 @@ class Ledger:
         return ledger
 
     @classmethod
+    def load(cls, ws: Workspace, ident: str) -> Ledger:
+        """The ledger `ident` (a resumed session carries on with it)."""
+        path = state_dir(ws.root) / "sessions" / f"{ident}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read the undo ledger of session {ident}: {exc}") from None
+        if not isinstance(data, dict) or "checkpoint" not in data:
+            raise UsageError(f"the undo ledger of session {ident} is not one coder wrote")
+        return cls(ws, path, data)
+
+    @classmethod
     def latest(cls, ws: Workspace, status: str) -> Ledger | None:
         """The newest ledger of the repository with `status` (active or undone)."""
         folder = state_dir(ws.root) / "sessions"

@@ -65,6 +65,10 @@ class AgentConfig:
     """The same call this many times in a row, with nothing changed, is not run again."""
     time_budget_s: float | None = None
     """Wall-clock seconds per run: no turn starts past it, and a model call is cut at it."""
+    max_cost: float | None = None
+    """USD per session: no model call starts that would cross it."""
+    max_tokens: int | None = None
+    """Prompt and completion tokens per session: no model call starts that would cross it."""
 
 
 class Agent:
@@ -135,6 +139,10 @@ class Agent:
             )
             self.conversation.append(UserText(text, kind="steer"))
         self._compact_if_needed()
+        next_prompt = int(self.conversation.char_count() / self.compactor.chars_per_token)
+        over = self.meter.over_budget(next_prompt, self.config.max_cost, self.config.max_tokens)
+        if over:
+            raise BudgetExhausted(over)
         specs = self.tools.specs()
         turn = ask(
             self.provider,
@@ -153,7 +161,7 @@ class Agent:
         self.compactor.calibrate(turn.usage.prompt_tokens, self.conversation.char_count())
         self.conversation.append(turn)
         self.sink.emit(AssistantMessage(turn.text, self.turns))
-        self.sink.emit(self.meter.add(self.turns, turn.usage))
+        self.sink.emit(self.meter.add(self.turns, turn.usage, self.provider.model))
         if not turn.tool_calls:
             self.conversation.append(self.profile.no_calls(turn, self.conversation))
             return

@@ -69,6 +69,13 @@ def _agent_options(parser: argparse.ArgumentParser, inherit: bool = False) -> No
     add("--reasoning-effort", choices=["low", "medium", "high"])
     add("--max-turns", type=int, metavar="N", help="model turn budget")
     add(
+        "--service-tier",
+        choices=["flex", "auto", "default"],
+        help="OpenAI service tier (flex: cheaper, for runs that can wait)",
+    )
+    add("--max-cost", type=float, metavar="USD", help="stop before a model call would cross it")
+    add("--max-tokens", type=int, metavar="N", help="stop before a model call would cross it")
+    add(
         "--time-budget",
         dest="time_budget_s",
         type=float,

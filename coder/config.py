@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
     ValidationError,
@@ -29,7 +30,7 @@ from coder.errors import ConfigError, UsageError
 
 UNTRUSTED_KEYS = (
     "base_url", "api_key", "checks", "allowed_commands", "approval", "sandbox",
-    "sandbox_network", "env_passthrough", "model_path",
+    "sandbox_network", "env_passthrough", "model_path", "prices",
 )  # fmt: skip
 """Keys an untrusted repository's `.coder.toml` may not set (they are ignored with a warning)."""
 LOCAL_MODEL = "qwen2.5-coder-1.5b-instruct"
@@ -56,6 +57,16 @@ class Settings:
     time_budget_s: float | None = None
     """Wall-clock seconds a run may take (None: no limit); the loop starts no turn past it
     and the small profile plans its candidates within it."""
+    service_tier: str | None = None
+    """OpenAI's service tier for every request: flex (cheaper, slower), auto or default."""
+    max_cost: float | None = None
+    """USD a run may spend: no model call starts that would cross it (None: no limit)."""
+    max_tokens: int | None = None
+    """Tokens (prompt and completion) a run may use: no model call starts that would cross
+    it (None: no limit)."""
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Model name → USD per 1M tokens (`input`, `cached_input`, `output`), beside and over
+    the table shipped in the package."""
     checks: tuple[str, ...] = ()
     """Check commands; empty means detect a default for the project."""
     checks_source: str = "detected"
@@ -130,8 +141,8 @@ INTERNAL_FIELDS = frozenset(
 
 AGENT_FLAGS = (
     "repo", "checks", "model", "base_url", "api_key", "api", "reasoning_effort", "max_turns",
-    "time_budget_s", "approval", "sandbox", "sandbox_network", "trust", "profile",
-    "protect_tests", "json",
+    "time_budget_s", "max_cost", "max_tokens", "service_tier", "approval", "sandbox",
+    "sandbox_network", "trust", "profile", "protect_tests", "json",
 )  # fmt: skip
 """The command-line options (argparse destinations) that are settings."""
 
@@ -150,6 +161,10 @@ def flags_from(args: object) -> dict[str, Any]:
         raise UsageError("--max-turns must be at least 1")
     if "time_budget_s" in flags and not flags["time_budget_s"] > 0:
         raise UsageError("--time-budget must be a positive number of seconds")
+    if "max_cost" in flags and not flags["max_cost"] > 0:
+        raise UsageError("--max-cost must be a positive number of US dollars")
+    if "max_tokens" in flags and flags["max_tokens"] < 1:
+        raise UsageError("--max-tokens must be at least 1")
     return flags
 
 
@@ -185,6 +200,19 @@ Strings = Annotated[list[str], BeforeValidator(_strings)]
 """A list of strings; one string alone is a list of one."""
 
 
+class _Price(BaseModel):
+    """One model's prices in USD per 1M tokens (`[prices."name"]` in a config file)."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, alias_generator=lambda name: name.replace("_", "-")
+    )
+
+    input: NonNegativeFloat
+    cached_input: NonNegativeFloat | None = None
+    output: NonNegativeFloat
+    context_window: PositiveInt | None = None
+
+
 class _FileConfig(BaseModel):
     """What a config file (or the environment) may set, and the type of each key."""
 
@@ -199,6 +227,10 @@ class _FileConfig(BaseModel):
     reasoning_effort: Literal["low", "medium", "high"] | None = None
     max_turns: PositiveInt | None = None
     time_budget_s: PositiveFloat | None = None
+    max_cost: PositiveFloat | None = None
+    max_tokens: PositiveInt | None = None
+    service_tier: Literal["flex", "auto", "default"] | None = None
+    prices: dict[str, _Price] | None = None
     checks: Strings | None = None
     approval: Literal["suggest", "auto-edit", "full-auto"] | None = None
     allowed_commands: Strings | None = None
@@ -229,7 +261,12 @@ def _validated(data: dict[str, Any], origin: str) -> dict[str, Any]:
             raise ConfigError(f"{origin}: unknown key {key!r}") from None
         got = json.dumps(error.get("input"), default=str)
         raise ConfigError(f"{origin}: {key}: {error['msg'].lower()}, not {got}") from None
-    out = parsed.model_dump(exclude_unset=True)
+    out = parsed.model_dump(exclude_unset=True, exclude_none=False)
+    if out.get("prices") is not None:
+        out["prices"] = {
+            name: {k: v for k, v in price.items() if v is not None}
+            for name, price in out["prices"].items()
+        }
     for name in ("checks", "allowed_commands", "env_passthrough", "secret_files"):
         if out.get(name) is not None:
             out[name] = tuple(out[name])

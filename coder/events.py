@@ -148,7 +148,12 @@ class Usage(Event):
     total_prompt_tokens: int
     total_completion_tokens: int
     cost_usd: float | None
+    """The session's cost so far (None: a model's price is unknown)."""
     reasoning_tokens: int = 0
+    turn_cost_usd: float | None = None
+    """What this turn cost (None: its model's price is unknown)."""
+    model: str = ""
+    """The model that answered this turn."""
     type: Literal["usage"] = "usage"
     ts: float = field(default_factory=_now)
 

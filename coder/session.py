@@ -85,6 +85,12 @@ class Session:
             commands, reason = detect(self.workspace)
             self.checks_source = f"detected: {reason}"
         self.provider = provider
+        if settings.max_cost is not None and self._price(TokenUsage(1, 1)) is None:
+            raise UsageError(
+                f"--max-cost: the price of {provider.model} is not known; add it under "
+                f'[prices."{provider.model}"] (input, cached-input, output per 1M tokens) in '
+                "~/.config/coder/config.toml"
+            )
         self.conversation = Conversation(clean=self._clean)
         self.ledger: Ledger | None = None
         """What the agent changed this session (and the checkpoint it started from)."""
@@ -122,6 +128,8 @@ class Session:
             model_timeout_s=settings.model_timeout_s,
             max_repeats=settings.max_repeats,
             time_budget_s=settings.time_budget_s,
+            max_cost=settings.max_cost,
+            max_tokens=settings.max_tokens,
         )
         self.meter = Meter(self._price)
         self.agent = Agent(
@@ -152,7 +160,7 @@ class Session:
     def _price(self, usage: TokenUsage) -> float | None:
         from coder.providers.usage import cost_usd
 
-        return cost_usd(self.provider.model, usage)
+        return cost_usd(self.provider.model, usage, self.settings.prices)
 
     def run(self, task: str) -> Outcome:
         """Run the agent on `task` (blocking); later calls continue the conversation."""
@@ -169,6 +177,7 @@ class Session:
             }
             log = SessionLog.create(self.workspace.root, str(self.ledger.data["id"]), start)
             self.recorder.attach(log, self.conversation)
+            self._cache_key(str(self.ledger.data["id"]))
         if not self._started:
             self._started = True
             found = self._add_instructions()
@@ -338,9 +347,16 @@ class Session:
         self.conversation = self.agent.conversation = conversation
         self.adopt(Ledger.load(self.workspace, recorded.ident))
         self.recorder.attach(SessionLog(recorded.path), conversation)
+        self._cache_key(recorded.ident)
         self._started = True  # its system prompt, instructions and map are in it already
         turns = sum(1 for item in conversation.turns if item.role == "assistant")
         self.sink.emit(Notice(f"resuming session {recorded.ident} after {turns} model turn(s)"))
+
+    def _cache_key(self, ident: str) -> None:
+        """One prompt-cache key per session, the same after a resume (OpenAI groups cached
+        prompt prefixes by it; a provider without one keeps none)."""
+        if getattr(self.provider, "cache_key", None) is not None:
+            self.provider.cache_key = f"coder-{ident}"  # type: ignore[attr-defined]
 
     def undo(self) -> str:
         """Take back what the agent changed this session (never the user's later edits)."""

@@ -122,7 +122,7 @@ class Recorded:
     @property
     def cost_usd(self) -> float | None:
         """The cost of every run of the session (None: unknown)."""
-        costs = [e.get("cost_usd") for e in self.events if e.get("type") == "usage"]
+        costs = [e.get("turn_cost_usd") for e in self.events if e.get("type") == "usage"]
         known = [c for c in costs if isinstance(c, int | float)]
         return sum(known) if known and len(known) == len(costs) else None
 

@@ -289,6 +289,7 @@ class ChatProvider:
     ) -> None:
         self.model = settings.model_name
         self.reasoning_effort = settings.reasoning_effort
+        self.service_tier = settings.service_tier
         timeout_s = min(timeout_s, settings.model_timeout_s)
         self.client = make_client(settings, timeout_s, max_retries)
         self.custom_server = bool(settings.base_url)
@@ -360,6 +361,8 @@ class ChatProvider:
             request["reasoning_effort"] = self.reasoning_effort
         if self.cache_key:
             request["prompt_cache_key"] = self.cache_key
+        if self.service_tier:
+            request["service_tier"] = self.service_tier
         names = [t.name for t in tools]
         with retry_notices(on_notice):
             return with_stream_retry(

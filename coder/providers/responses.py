@@ -58,6 +58,7 @@ class ResponsesProvider:
     ) -> None:
         self.model = settings.model_name
         self.reasoning_effort = settings.reasoning_effort
+        self.service_tier = settings.service_tier
         self.client = make_client(settings, min(timeout_s, settings.model_timeout_s), max_retries)
         self.context_window = known_context(settings)
         self.cache_key = f"coder-{uuid.uuid4().hex[:16]}"
@@ -104,6 +105,8 @@ class ResponsesProvider:
             ]
         if self.reasoning_effort:
             request["reasoning"] = {"effort": self.reasoning_effort}
+        if self.service_tier:
+            request["service_tier"] = self.service_tier
         if self.keep_reasoning:
             request["include"] = ["reasoning.encrypted_content"]
         if sampling is not None and not self.keep_reasoning:  # reasoning models take none

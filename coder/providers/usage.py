@@ -23,10 +23,12 @@ def model_table() -> dict[str, dict[str, Any]]:
     return dict(json.loads(text)["models"])
 
 
-def model_info(model: str) -> dict[str, Any] | None:
-    """The table entry for `model`, matched exactly, then without an `openai/` prefix or a
-    `-YYYY-MM-DD` snapshot suffix; None for unknown models."""
-    table = model_table()
+def model_info(
+    model: str, prices: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
+    """The table entry for `model` (the user's `prices` first), matched exactly, then without
+    an `openai/` prefix or a `-YYYY-MM-DD` snapshot suffix; None for unknown models."""
+    table = {**model_table(), **(prices or {})}
     name = model.strip()
     for candidate in (name, name.removeprefix("openai/")):
         for key in (candidate, _DATE_SUFFIX.sub("", candidate)):
@@ -35,10 +37,13 @@ def model_info(model: str) -> dict[str, Any] | None:
     return None
 
 
-def cost_usd(model: str, usage: TokenUsage) -> float | None:
-    """What `usage` cost on `model` in USD (cached prompt tokens at the cached rate);
-    None when the model's prices are unknown."""
-    info = model_info(model)
+def cost_usd(
+    model: str, usage: TokenUsage, prices: dict[str, dict[str, Any]] | None = None
+) -> float | None:
+    """What `usage` cost on `model` in USD: cached prompt tokens at the cached rate,
+    reasoning tokens (part of the completion) at the output rate; None when the model's
+    prices are unknown."""
+    info = model_info(model, prices)
     if info is None:
         return None
     cached = min(usage.cached_tokens, usage.prompt_tokens)
@@ -51,4 +56,4 @@ def cost_usd(model: str, usage: TokenUsage) -> float | None:
 def context_window(model: str) -> int | None:
     """The model's context window in tokens, or None when unknown."""
     info = model_info(model)
-    return None if info is None else int(info["context_window"])
+    return None if info is None or "context_window" not in info else int(info["context_window"])

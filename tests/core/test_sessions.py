@@ -103,3 +103,20 @@ def test_resume_without_a_session_and_an_unknown_id_are_one_line_errors(
         proc = coder(*argv)
         assert proc.returncode == 2
         assert proc.stderr.strip().count("\n") == 0 and "no session" in proc.stderr
+
+
+def test_a_resumed_session_keeps_its_prompt_cache_key_and_the_service_tier_passes(
+    repo: Path, scripted_server: Any
+) -> None:
+    first = scripted_server([FINISH])
+    argv = ["--api", "responses", "--check", "true", "--service-tier", "flex"]
+    done = coder("run", "write the notes", "--repo", str(repo), "--base-url", first.base_url, *argv)
+    assert done.returncode == 0, done.stderr
+    second = scripted_server([FINISH])
+    again = coder("resume", "--repo", str(repo), "--base-url", second.base_url, *argv)
+    assert again.returncode == 0, again.stderr
+
+    (ident,) = [r.ident for r in all_sessions(repo)]
+    keys = {first.received[0]["prompt_cache_key"], second.received[0]["prompt_cache_key"]}
+    assert keys == {f"coder-{ident}"}
+    assert first.received[0]["service_tier"] == "flex" == second.received[0]["service_tier"]

@@ -159,6 +159,16 @@ class Usage(Event):
 
 
 @dataclass(frozen=True)
+class Plan(Event):
+    """The model's plan, as it last updated it."""
+
+    steps: list[dict[str, str]]
+    """Each {"step": text, "status": pending | in_progress | done}, in order."""
+    type: Literal["plan"] = "plan"
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
 class Compacted(Event):
     """Old turns gave way to a note of where the work stands, to fit the context window."""
 

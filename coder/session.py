@@ -18,7 +18,7 @@ from coder.checks import CheckRunner, detect
 from coder.config import Settings
 from coder.conversation import Conversation, TokenUsage, UserText
 from coder.errors import Interrupted, UsageError
-from coder.events import CheckResult, Notice, Report, SessionStarted, ToolOutput
+from coder.events import CheckResult, Notice, Plan, Report, SessionStarted, ToolOutput
 from coder.instructions import Instructions
 from coder.instructions import find as find_instructions
 from coder.instructions import render as render_instructions
@@ -114,6 +114,7 @@ class Session:
             command_timeout_s=settings.command_timeout_s,
             on_output=lambda call_id, text: sink.emit(ToolOutput(call_id, text)),
             on_notice=lambda message: sink.emit(Notice(message)),
+            on_plan=lambda steps: sink.emit(Plan(steps)),
             cancel=cancel,
             repo_map=self.map,
             protect_tests=settings.protect_tests,

@@ -9,7 +9,7 @@ from coder.results import CheckRun
 
 TOOLS = (
     "read_file", "list_files", "search", "repo_map", "find_symbol", "find_references",
-    "apply_diff", "run", "run_checks", "finish",
+    "apply_diff", "run", "run_checks", "update_plan", "finish",
 )  # fmt: skip
 
 

@@ -44,6 +44,8 @@ class ToolContext:
     """Receives live output chunks of a running command, with the tool call's id."""
     on_notice: Callable[[str], None] = lambda message: None
     """Tells the user something a profile did beside the tools (a change taken back)."""
+    on_plan: Callable[[list[dict[str, str]]], None] = lambda steps: None
+    """Receives the model's plan (steps with status) each time it updates it."""
     cancel: threading.Event = field(default_factory=threading.Event)
     call_id: str = ""
     """Id of the call being executed (set by dispatch)."""
@@ -196,7 +198,7 @@ def _coerce_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, An
 
 def all_tools() -> list[Tool]:
     """Every tool there is; a profile names those it offers (README documents them)."""
-    from coder.tools import checks, context, edit, files, shell
+    from coder.tools import checks, context, edit, files, plan, shell
 
     return [
         files.read_file,
@@ -209,6 +211,7 @@ def all_tools() -> list[Tool]:
         edit.write_file,
         shell.run,
         checks.run_checks,
+        plan.update_plan,
         checks.finish,
     ]
 

@@ -45,6 +45,7 @@ def test_contract_names_and_parameters() -> None:
         "apply_diff": ["diff"],
         "run": ["command", "timeout_s"],
         "run_checks": [],
+        "update_plan": ["plan"],
         "finish": ["summary"],
     }
     assert specs["read_file"]["required"] == ["path"]

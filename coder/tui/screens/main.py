@@ -22,6 +22,7 @@ from coder.events import (
     Event,
     Finished,
     Notice,
+    Plan,
     Report,
     SessionStarted,
     ToolCalled,
@@ -210,6 +211,8 @@ class MainScreen(Screen[None]):
             )
         elif isinstance(event, Notice):
             await transcript.add_notice(event.message, event.level)
+        elif isinstance(event, Plan):
+            await transcript.add_plan(event.steps)
         elif isinstance(event, Finished):
             text = OUTCOME_TEXT.get(event.outcome, event.outcome)
             level = "info" if event.outcome in ("passed", "interrupted") else "warning"

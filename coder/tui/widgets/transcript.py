@@ -115,6 +115,15 @@ class Transcript(VerticalScroll):
         style = "warning" if level == "warning" else "notice"
         await self._mount_aside(Static(Content(message), classes=style))
 
+    async def add_plan(self, steps: list[dict[str, str]]) -> None:
+        """The model's plan as a checklist (each update is drawn where it happened)."""
+        marks = {"done": "☑", "in_progress": "◐", "pending": "☐"}
+        lines = [f"{marks.get(s['status'], '☐')} {s['step']}" for s in steps]
+        done = sum(s["status"] == "done" for s in steps)
+        title = Content.assemble(("plan ", "bold"), f"{done}/{len(steps)} done")
+        body = Static(Content("\n".join(lines)), classes="plan")
+        await self._mount_aside(Collapsible(body, title=title, collapsed=False))  # type: ignore[arg-type]
+
     async def add_panel(self, title: str, body: Content, collapsed: bool = False) -> None:
         """A titled, expandable block (slash command output)."""
         await self.end_assistant("")

@@ -68,6 +68,13 @@ def _agent_options(parser: argparse.ArgumentParser, inherit: bool = False) -> No
     add("--api", choices=["chat", "responses", "local"], help="wire format")
     add("--reasoning-effort", choices=["low", "medium", "high"])
     add("--max-turns", type=int, metavar="N", help="model turn budget")
+    add("--weak-model", metavar="NAME", help="a cheap model for first attempts (local: embedded)")
+    add("--weak-base-url", metavar="URL", help="the weak model's endpoint (default: the same)")
+    add(
+        "--route",
+        choices=["auto", "off"],
+        help="auto: escalate effort, then weak → strong, while the checks fail",
+    )
     add(
         "--service-tier",
         choices=["flex", "auto", "default"],

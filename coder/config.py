@@ -30,7 +30,7 @@ from coder.errors import ConfigError, UsageError
 
 UNTRUSTED_KEYS = (
     "base_url", "api_key", "checks", "allowed_commands", "approval", "sandbox",
-    "sandbox_network", "env_passthrough", "model_path", "prices",
+    "sandbox_network", "env_passthrough", "model_path", "prices", "weak_base_url",
 )  # fmt: skip
 """Keys an untrusted repository's `.coder.toml` may not set (they are ignored with a warning)."""
 LOCAL_MODEL = "qwen2.5-coder-1.5b-instruct"
@@ -57,6 +57,13 @@ class Settings:
     time_budget_s: float | None = None
     """Wall-clock seconds a run may take (None: no limit); the loop starts no turn past it
     and the small profile plans its candidates within it."""
+    weak_model: str | None = None
+    """A cheap model for the first attempts (`local`: the embedded model); see `route`."""
+    weak_base_url: str | None = None
+    """The weak model's endpoint, when it is not the strong model's."""
+    route: str | None = None
+    """auto: escalate while the checks keep failing (reasoning effort, then weak → strong);
+    off: one model. None: auto when a weak model is set, else off."""
     service_tier: str | None = None
     """OpenAI's service tier for every request: flex (cheaper, slower), auto or default."""
     max_cost: float | None = None
@@ -141,7 +148,8 @@ INTERNAL_FIELDS = frozenset(
 
 AGENT_FLAGS = (
     "repo", "checks", "model", "base_url", "api_key", "api", "reasoning_effort", "max_turns",
-    "time_budget_s", "max_cost", "max_tokens", "service_tier", "approval", "sandbox",
+    "time_budget_s", "max_cost", "max_tokens", "service_tier", "weak_model", "weak_base_url",
+    "route", "approval", "sandbox",
     "sandbox_network", "trust", "profile", "protect_tests", "json",
 )  # fmt: skip
 """The command-line options (argparse destinations) that are settings."""
@@ -230,6 +238,9 @@ class _FileConfig(BaseModel):
     max_cost: PositiveFloat | None = None
     max_tokens: PositiveInt | None = None
     service_tier: Literal["flex", "auto", "default"] | None = None
+    weak_model: str | None = None
+    weak_base_url: str | None = None
+    route: Literal["auto", "off"] | None = None
     prices: dict[str, _Price] | None = None
     checks: Strings | None = None
     approval: Literal["suggest", "auto-edit", "full-auto"] | None = None

@@ -21,6 +21,8 @@ class Meter:
         self.cost: float | None = None
         self.last_prompt = 0
         self.largest_completion = 0
+        self.turns_by_model: dict[str, int] = {}
+        """Model name → turns it answered (routing may switch models)."""
 
     def add(self, turn: int, usage: TokenUsage, model: str = "") -> Usage:
         """Count one turn; returns its event."""
@@ -30,6 +32,8 @@ class Meter:
         self.reasoning_tokens += usage.reasoning_tokens
         self.last_prompt = usage.prompt_tokens
         self.largest_completion = max(self.largest_completion, usage.completion_tokens)
+        if model:
+            self.turns_by_model[model] = self.turns_by_model.get(model, 0) + 1
         cost = self.price(usage)
         if cost is not None:
             self.cost = (self.cost or 0.0) + cost

@@ -39,6 +39,7 @@ REPORT_SCHEMA: dict[str, Any] = _object(
     profile=_STRING,
     seconds={"type": "number"},
     time_budget_s={"anyOf": [{"type": "number"}, {"type": "null"}]},
+    models={"type": "object", "additionalProperties": _INTEGER},
     files={
         "type": "array",
         "items": _object(
@@ -105,6 +106,8 @@ class RunReport:
     seconds: float
     time_budget_s: float | None = None
     """The run's wall-clock budget (`--time-budget`), None when it had none."""
+    models: dict[str, int] = field(default_factory=dict)
+    """Model → turns it answered (more than one when routing switched models)."""
     files: list[FileChange] = field(default_factory=list)
     diff: str = ""
     checks: list[dict[str, Any]] = field(default_factory=list)
@@ -131,6 +134,7 @@ class RunReport:
             "profile": self.profile,
             "seconds": round(self.seconds, 1),
             "time_budget_s": self.time_budget_s,
+            "models": self.models,
             "files": [vars(f) for f in self.files],
             "tests_edited": self.tests_edited,
             "diff": self.diff,
@@ -173,6 +177,16 @@ class RunReport:
         rows = [
             ("outcome", f"{self.outcome} (exit {self.exit_code})"),
             ("model", f"{_escaped(self.model)} (profile {self.profile})"),
+            *(
+                [
+                    (
+                        "turns by model",
+                        ", ".join(f"{_escaped(m)} {n}" for m, n in self.models.items()),
+                    )
+                ]
+                if len(self.models) > 1
+                else []
+            ),
             ("turns", str(self.turns)),
             (
                 "tokens",

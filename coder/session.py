@@ -15,7 +15,7 @@ from coder import undo as undo_ledger
 from coder.agent import Agent, AgentConfig
 from coder.approval import Approver
 from coder.checks import CheckRunner, detect
-from coder.config import Settings
+from coder.config import LOCAL_MODEL, Settings
 from coder.conversation import Conversation, TokenUsage, UserText
 from coder.errors import Interrupted, UsageError
 from coder.events import CheckResult, Notice, Plan, Report, SessionStarted, ToolOutput
@@ -30,6 +30,7 @@ from coder.providers import get_provider
 from coder.repomap import RepoMap, focus_terms
 from coder.report import RunReport, check_rows, file_changes
 from coder.results import CheckRun, Outcome
+from coder.routing import Router, ladder
 from coder.sandbox import Sandbox, refused_passthrough
 from coder.secrets import Redactor
 from coder.session_log import Recorded, Recorder, SessionLog
@@ -66,8 +67,12 @@ class Session:
         self.redactor = Redactor.for_session(settings.api_key)
         self.recorder = Recorder(Conversation())
         """Appends every step to the session record (`.git/coder/sessions/ID.log`)."""
+        watchers: list[EventSink] = [self.recorder]
+        if isinstance(provider, Router):  # it learns of failing checks from the events
+            watchers.append(provider)
+            provider.notify = lambda message: self.sink.emit(Notice(message))
         self.sink: EventSink = RedactingSink(
-            FanOutSink(sink, self.recorder), self._clean, self.redactor.holds_partial_block
+            FanOutSink(sink, *watchers), self._clean, self.redactor.holds_partial_block
         )
         sink = self.sink
         sandbox = Sandbox(
@@ -119,7 +124,7 @@ class Session:
             repo_map=self.map,
             protect_tests=settings.protect_tests,
         )
-        local = settings.provider_name == "local"
+        local = settings.provider_name == "local" or getattr(provider, "local_first", False)
         info = None if local or settings.profile != "auto" else provider.model_info()
         name, self.profile_reason = profiles.choose(settings.profile, local, info)
         self.profile = profiles.build(name, self.ctx, settings.repo_map_tokens)
@@ -250,6 +255,7 @@ class Session:
             profile=self.profile.name,
             seconds=seconds,
             time_budget_s=self.settings.time_budget_s,
+            models=dict(meter.turns_by_model),
             files=files,
             diff=diff,
             checks=rows,
@@ -401,5 +407,26 @@ class Session:
 
 
 def build_session(settings: Settings, sink: EventSink, approver: Approver) -> Session:
-    """Build a session from settings: the provider is chosen here."""
-    return Session(settings, sink, approver, get_provider(settings))
+    """Build a session from settings: the provider (or the router between two) is chosen
+    here."""
+    strong = get_provider(settings)
+    route = settings.route or ("auto" if settings.weak_model else "off")
+    if route == "off":
+        return Session(settings, sink, approver, strong)
+    weak = get_provider(weak_settings(settings)) if settings.weak_model else None
+    router = Router(ladder(weak, strong, settings.reasoning_effort), lambda message: None)
+    router.local_first = weak is not None and weak_settings(settings).provider_name == "local"
+    return Session(settings, sink, approver, router)
+
+
+def weak_settings(settings: Settings) -> Settings:
+    """The settings of the weak model: `local` is the embedded one; otherwise the same
+    endpoint as the strong model unless `weak-base-url` says another."""
+    if settings.weak_model in ("local", LOCAL_MODEL):
+        return replace(settings, model=None, api="local", base_url=None, api_key=None)
+    return replace(
+        settings,
+        model=settings.weak_model,
+        base_url=settings.weak_base_url or settings.base_url,
+        reasoning_effort=None,
+    )

@@ -176,6 +176,24 @@ def _install(host: CommandHost, arg: str) -> Reply:
     return Reply(host.offer_model_install(start=True), kind="notice")
 
 
+def _resume(host: CommandHost, arg: str) -> Reply:
+    from coder import session_log
+
+    session = host.get_session()
+    if session.conversation.task is not None:
+        return Reply(
+            "this session has a conversation already: /resume in a fresh coder", kind="notice"
+        )
+    recorded = session_log.find(session.workspace.root, arg or None)
+    session.resume(recorded)
+    task = recorded.task.strip().splitlines()[0] if recorded.task.strip() else "(no task)"
+    return Reply(
+        f"resumed session {recorded.ident} ({recorded.outcome}): {task} — "
+        "type what to do next, or just `continue`",
+        kind="notice",
+    )
+
+
 def _clear(host: CommandHost, arg: str) -> Reply:
     host.start_over()
     return Reply(
@@ -205,6 +223,12 @@ COMMANDS: dict[str, Command] = {
         idle_only=True,
     ),
     "/cost": Command("/cost", "tokens and cost so far", _cost),
+    "/resume": Command(
+        "/resume [ID]",
+        "carry on a recorded session (the latest without ID; `coder sessions` lists them)",
+        _resume,
+        idle_only=True,
+    ),
     "/map": Command("/map", "the ranked repository map the model sees", _map),
     "/install": Command(
         "/install",

@@ -191,14 +191,33 @@ def resume_command(args: argparse.Namespace) -> int:
     if ident and getattr(args, "latest", False):
         raise UsageError("give a session ID or --continue (the latest), not both")
     recorded = session_log.find(settings.repo, ident)
-    if "model" not in flags and recorded.start.get("model"):
-        settings = dataclasses.replace(settings, model=str(recorded.start["model"]))
+    settings = resumed_settings(settings, flags, recorded)
     task = read_task(args.task) if getattr(args, "task", None) else RESUME_TASK
     _check_report_path(getattr(args, "report", None))
     return _run(args, settings, task, recorded)
 
 
 RESUME_TASK = "Carry on with the task where you stopped."
+
+
+def resumed_settings(
+    settings: config.Settings, flags: dict[str, object], recorded: session_log.Recorded
+) -> config.Settings:
+    """The recorded session's model, checks and profile choices, where no flag overrides
+    them (endpoints, keys, approval and sandbox always come from the user's own config)."""
+    from coder.session import RESUMED_SETTINGS
+
+    kept = dict(recorded.start.get("settings") or {})
+    changes: dict[str, object] = {}
+    if "model" not in flags and recorded.start.get("model"):
+        changes["model"] = str(recorded.start["model"])
+    for name in RESUMED_SETTINGS:
+        if name not in flags and kept.get(name) is not None:
+            changes[name] = kept[name]
+    if "checks" not in flags and kept.get("checks"):
+        changes["checks"] = tuple(str(c) for c in kept["checks"])  # type: ignore[union-attr]
+        changes["checks_source"] = "session"
+    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
 
 
 def sessions_command(args: argparse.Namespace) -> int:

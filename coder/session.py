@@ -41,6 +41,9 @@ from coder.undo import Ledger
 from coder.workspace import Workspace
 
 __all__ = ["Outcome", "Session", "build_session"]
+RESUMED_SETTINGS = ("profile", "reasoning_effort", "weak_model", "route", "max_turns")
+"""What a session record keeps for `coder resume` to apply again (when no flag says
+otherwise); never an endpoint, a key, the approval mode or the sandbox."""
 TEST_KINDS = ("passed", "failed", "error", "skipped")
 INSTRUCTION_CHARS_PER_MAP_TOKEN = 4
 """The project instructions may take as many characters as the repo map has tokens, times
@@ -180,13 +183,16 @@ class Session:
                 "provider": self.settings.provider_name,
                 "profile": self.profile.name,
                 "checkpoint": self.ledger.checkpoint.ref,
+                "settings": {name: getattr(self.settings, name) for name in RESUMED_SETTINGS}
+                | {"checks": list(self.checks.commands), "approval": self.settings.approval},
             }
             log = SessionLog.create(self.workspace.root, str(self.ledger.data["id"]), start)
             self.recorder.attach(log, self.conversation)
             self._cache_key(str(self.ledger.data["id"]))
         if not self._started:
             self._started = True
-            found = self._add_instructions()
+            resumed = self.conversation.task is not None  # its prompt prefix is in it already
+            found = [] if resumed else self._add_instructions()
             self.sink.emit(
                 SessionStarted(
                     task=task,
@@ -208,7 +214,8 @@ class Session:
                 self.sink.emit(
                     Notice("no checks: finish will be accepted without tests", "warning")
                 )
-            self._add_repo_map(task)
+            if not resumed:
+                self._add_repo_map(task)
         self.checks.start_baseline()  # beside the first model turn: it adds no wait
         first = self.conversation.task is None
         if first and self.profile.shows_named_files:
@@ -355,7 +362,6 @@ class Session:
         self.adopt(Ledger.load(self.workspace, recorded.ident))
         self.recorder.attach(SessionLog(recorded.path), conversation)
         self._cache_key(recorded.ident)
-        self._started = True  # its system prompt, instructions and map are in it already
         turns = sum(1 for item in conversation.turns if item.role == "assistant")
         self.sink.emit(Notice(f"resuming session {recorded.ident} after {turns} model turn(s)"))
 

@@ -61,9 +61,11 @@ def test_a_run_killed_with_9_is_listed_resumed_with_its_conversation_and_undone(
 
     second = scripted_server([FINISH])
     argv = ["resume", "--continue", "--repo", str(repo), "--base-url", second.base_url]
-    argv += ["--check", "true", "--json"]
+    argv += ["--json"]  # the checks come from the session record
     resumed = coder(*argv)
     assert resumed.returncode == 0, resumed.stderr
+    started = [e for e in events(resumed) if e["type"] == "session_started"]
+    assert started[0]["checks"] == ["true"] and started[0]["checks_source"] == "session"
     assert events(resumed)[-2]["type"] == "finished"
     sent = json.dumps(second.received[0]["messages"])
     assert "write the notes" in sent and "notes.txt" in sent  # the same conversation

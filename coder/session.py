@@ -68,7 +68,7 @@ class Session:
     ) -> None:
         self.settings = settings
         self.redactor = Redactor.for_session(settings.api_key)
-        self.recorder = Recorder(Conversation())
+        self.recorder = Recorder(Conversation(), self._clean)
         """Appends every step to the session record (`.git/coder/sessions/ID.log`)."""
         watchers: list[EventSink] = [self.recorder]
         if isinstance(provider, Router):  # it learns of failing checks from the events

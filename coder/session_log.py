@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from coder.conversation import Conversation
 from coder.errors import UsageError
 from coder.events import AssistantDelta, Event, ToolOutput
 from coder.journal import state_dir
+from coder.textsafe import map_strings
 
 SUFFIX = ".log"
 _QUIET = (AssistantDelta, ToolOutput)
@@ -64,10 +66,15 @@ class SessionLog:
 
 
 class Recorder:
-    """An EventSink that appends each event, and the conversation as it grows, to a log."""
+    """An EventSink that appends each event, and the conversation as it grows, to a log;
+    every string of the conversation's records passes `clean` (the session's redactor: a
+    profile's records in an item's data are not part of what the model was sent)."""
 
-    def __init__(self, conversation: Conversation) -> None:
+    def __init__(
+        self, conversation: Conversation, clean: Callable[[str], str] = lambda text: text
+    ) -> None:
         self.conversation = conversation
+        self.clean = clean
         self.log: SessionLog | None = None
         self._turns = 0
         self._shape: tuple[int, ...] = ()
@@ -94,10 +101,10 @@ class Recorder:
         sections = (conversation.system, conversation.instructions, conversation.repo_map)
         shape = (*map(id, sections), id(conversation.task), conversation.compactions)
         if shape != self._shape or len(conversation.turns) < self._turns:
-            self.log.append("conversation", conversation.to_dict())
+            self.log.append("conversation", map_strings(conversation.to_dict(), self.clean))
         elif len(conversation.turns) > self._turns:
             new = Conversation(turns=list(conversation.turns[self._turns :])).to_dict()["turns"]
-            self.log.append("turns", {"items": new})
+            self.log.append("turns", {"items": map_strings(new, self.clean)})
         self._shape, self._turns = shape, len(conversation.turns)
 
 

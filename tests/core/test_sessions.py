@@ -122,3 +122,19 @@ def test_a_resumed_session_keeps_its_prompt_cache_key_and_the_service_tier_passe
     keys = {first.received[0]["prompt_cache_key"], second.received[0]["prompt_cache_key"]}
     assert keys == {f"coder-{ident}"}
     assert first.received[0]["service_tier"] == "flex" == second.received[0]["service_tier"]
+
+
+def test_the_record_holds_no_secret_even_in_a_profiles_own_data(
+    repo: Path, scripted_server: Any
+) -> None:
+    secret = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    (repo / "settings.py").write_text(f'TOKEN = "{secret}"\n')
+    server = scripted_server([FINISH])
+    argv = ["run", "use settings.py", "--repo", str(repo), "--base-url", server.base_url]
+    proc = coder(*argv, "--profile", "small", "--check", "true")
+    assert proc.returncode == 0, proc.stderr
+
+    (recorded,) = all_sessions(repo)
+    assert "settings.py" in recorded.path.read_text()  # the file was shown and recorded
+    assert secret not in recorded.path.read_text()
+    assert secret not in json.dumps(server.received)

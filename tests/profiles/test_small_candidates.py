@@ -205,3 +205,25 @@ def test_an_answer_rewriting_the_tests_keeps_only_its_source_writes() -> None:
     assert [c.id for c in without_test_writes(both).tool_calls] == ["2", "3"]
     assert without_test_writes(tests_only).tool_calls == ()  # nothing left to check
     assert written_files(without_test_writes(both)) == {"calc.py": RIGHT}
+
+
+def test_a_retry_starts_with_the_code_block_of_the_only_source_file(tmp_path: Path) -> None:
+    def retry_prefix(*sources: str) -> str:
+        repo = tmp_path / "-".join(sources)
+        repo.mkdir()
+        for name in sources:
+            (repo / name).write_text("def f():\n    pass\n")
+        (repo / "test_f.py").write_text("from calc import f\n\ndef test_f():\n    assert f()\n")
+        profile = small_profile(repo)
+        conversation = Conversation()
+        system, task = profile.head("make f return True", "pytest", [])
+        conversation.set_section("task", task)
+        assert profile.view(conversation).sampling.prefix == ""  # the first answer: free
+        conversation.append(AssistantTurn("I think f must return True."))
+        conversation.append(UserText("retry", kind="retry"))
+        sampling = profile.view(conversation).sampling
+        assert sampling is not None
+        return sampling.prefix
+
+    assert retry_prefix("calc.py") == "calc.py\n```python\n"
+    assert retry_prefix("calc.py", "util.py") == ""  # several: any of them may need the fix

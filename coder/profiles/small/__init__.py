@@ -134,12 +134,13 @@ class SmallProfile:
         return None if left is None else max(left, 1.0)
 
     def _target(self, conversation: Conversation) -> str | None:
-        """The one source file a retry rewrites, when there is one: its answer then starts
-        with that file's code block (no words; they cost seconds and the checks ignore them)."""
+        """The one source file a retry rewrites, when the repository shows only one: its
+        answer then starts with that file's code block (no words; they cost seconds and the
+        checks ignore them). With several, the model must be free to fix any of them."""
+        shown = {path for path in self._shown(conversation) if not is_test_path(path)}
         written = {path for path in self._written(conversation) if not is_test_path(path)}
-        names = written or {path for path in self._shown(conversation) if not is_test_path(path)}
-        python = [path for path in names if path.endswith(".py")]
-        return python[0] if len(python) == 1 and len(names) == 1 else None
+        names = shown | written
+        return next(iter(names)) if len(names) == 1 and next(iter(names)).endswith(".py") else None
 
     def _test_stops(self) -> tuple[str, ...]:
         """Stop sequences that end an answer the moment it starts writing a test file (the

@@ -182,7 +182,7 @@ class SmallProfile:
                 self._applied.append(verdict)
                 return with_files(answer, files)
         self._rejected = verdict
-        self._fresh = verdict.repeated and not self._fresh
+        self._fresh = verdict.repeated  # the same code again: next, a fresh answer
         return AssistantTurn(answer.text, (), answer.usage, calls_in_text=True)
 
     def _narrowed(self, files: dict[str, str], verdict: Verdict) -> tuple[dict[str, str], Verdict]:

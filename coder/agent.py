@@ -1,26 +1,24 @@
 """The agent loop: model turn → tool calls → observations → … until `finish` passes the checks.
 
 `Agent.run(task)` returns an `Outcome`; the control exceptions of coder.errors end a run
-and are mapped to outcomes in one table here. The agent never knows who is watching (it
-emits events and asks the approver through the tools) nor how large the model is: the
-`Profile` decides what the model is offered, what the provider sees and how a refused
-`finish` is answered.
+and are mapped to outcomes in `run` (and outcomes to exit codes in `errors.EXIT_CODES`).
+The agent never knows who is watching (it emits events and asks the approver through the
+tools) nor how large the model is: the `Profile` decides what the model is offered, what
+the provider sees and how a refused `finish` is answered.
 """
 
 from __future__ import annotations
 
 import queue
-import time
 from dataclasses import dataclass, replace
 
 from coder import prompts
+from coder.budgets import Budgets
 from coder.checks import describe_runs, failing_count
 from coder.compaction import Compactor, state_note
 from coder.conversation import Conversation, SystemText, ToolCall, ToolResultItem, UserText
 from coder.errors import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_PROVIDER,
+    EXIT_CODES,
     BudgetExhausted,
     FinishRequested,
     Interrupted,
@@ -43,15 +41,6 @@ from coder.results import CheckRun, Outcome, ToolOutcome
 from coder.tools import ToolContext, ToolRegistry
 from coder.turns import ask
 
-EXIT_CODES = {
-    "passed": EXIT_OK,
-    "failed": EXIT_FAILED,
-    "budget_exhausted": EXIT_FAILED,
-    "interrupted": EXIT_FAILED,
-    "error": EXIT_PROVIDER,
-}
-"""The one table from outcome to exit code."""
-
 
 @dataclass
 class AgentConfig:
@@ -63,12 +52,8 @@ class AgentConfig:
     """Longest one model call may take, the SDK's retries included."""
     max_repeats: int = 3
     """The same call this many times in a row, with nothing changed, is not run again."""
-    time_budget_s: float | None = None
-    """Wall-clock seconds per run: no turn starts past it, and a model call is cut at it."""
-    max_cost: float | None = None
-    """USD per session: no model call starts that would cross it."""
-    max_tokens: int | None = None
-    """Prompt and completion tokens per session: no model call starts that would cross it."""
+    budgets: Budgets = Budgets()
+    """Time per run, tokens and cost per session (see `coder.budgets`)."""
 
 
 class Agent:
@@ -103,8 +88,7 @@ class Agent:
         """Work on `task` until finished, out of budget, interrupted or failing."""
         self.ctx.cancel.clear()
         self.ctx.originals.clear()  # this run's edits are measured from here
-        budget = self.config.time_budget_s
-        self.ctx.deadline = time.monotonic() + budget if budget is not None else None
+        self.ctx.deadline = self.config.budgets.deadline()
         self._add_task(task)
         limit = self.turns + self.config.max_turns
         try:
@@ -130,19 +114,16 @@ class Agent:
         self._check_interrupt()
         if self.turns >= limit:
             raise BudgetExhausted()
-        left = self.ctx.time_left()
-        if left is not None and left <= 0:
-            raise BudgetExhausted(self._time_spent())
         while not self._steering.empty():
             text = prompts.render(
                 "steer", self.profile.prompt_variant, guidance=self._steering.get()
             )
             self.conversation.append(UserText(text, kind="steer"))
         self._compact_if_needed()
+        left = self.ctx.time_left()
         next_prompt = int(self.conversation.char_count() / self.compactor.chars_per_token)
-        over = self.meter.over_budget(next_prompt, self.config.max_cost, self.config.max_tokens)
-        if over:
-            raise BudgetExhausted(over)
+        self.config.budgets.before_call(left, self.meter, next_prompt)
+        timeout_s, on_timeout = self.config.budgets.call_limit(left, self.config.model_timeout_s)
         specs = self.tools.specs()
         turn = ask(
             self.provider,
@@ -152,8 +133,8 @@ class Agent:
             self.ctx.cancel,
             self._on_delta,
             lambda message: self.sink.emit(Notice(message, "warning")),
-            self.config.model_timeout_s if left is None else min(left, self.config.model_timeout_s),
-            None if left is None or left >= self.config.model_timeout_s else self._time_spent,
+            timeout_s,
+            on_timeout,
         )
         self.ctx.checks.ready()  # a check that cannot start ends the run before any edit
         turn = self.profile.interpret(turn, specs, self.conversation)
@@ -174,9 +155,6 @@ class Agent:
                         skipped, ToolOutcome("error", "not run: the turn ended before this call")
                     )
                 raise
-
-    def _time_spent(self) -> BudgetExhausted:
-        return BudgetExhausted(f"Time budget of {self.config.time_budget_s:.0f} s spent.")
 
     def _compact_if_needed(self) -> None:
         state = state_note(self._task, self.ctx.edited_paths, self._failures)

@@ -10,6 +10,14 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_PROVIDER = 3
+EXIT_CODES = {
+    "passed": EXIT_OK,
+    "failed": EXIT_FAILED,
+    "budget_exhausted": EXIT_FAILED,
+    "interrupted": EXIT_FAILED,
+    "error": EXIT_PROVIDER,
+}
+"""The one table from a run's outcome to the exit code."""
 
 
 class CoderError(Exception):

@@ -14,6 +14,7 @@ from coder import checkpoints, profiles, prompts
 from coder import undo as undo_ledger
 from coder.agent import Agent, AgentConfig
 from coder.approval import Approver
+from coder.budgets import Budgets
 from coder.checks import CheckRunner, detect
 from coder.config import LOCAL_MODEL, Settings
 from coder.conversation import Conversation, TokenUsage, UserText
@@ -136,9 +137,7 @@ class Session:
             max_turns=settings.max_turns,
             model_timeout_s=settings.model_timeout_s,
             max_repeats=settings.max_repeats,
-            time_budget_s=settings.time_budget_s,
-            max_cost=settings.max_cost,
-            max_tokens=settings.max_tokens,
+            budgets=Budgets(settings.time_budget_s, settings.max_cost, settings.max_tokens),
         )
         self.meter = Meter(self._price)
         self.agent = Agent(

@@ -1,5 +1,4 @@
-"""`coder run`, `coder resume`, `coder sessions`, `coder replay` and `coder undo`: the agent
-without a TUI, for terminals and CI.
+"""`coder run` and `coder undo`: the agent without a TUI, for terminals and CI.
 
 Events go to stdout as JSON Lines with `--json`; readable progress always goes to stderr.
 The approval mode is answered here: full-auto approves everything, auto-edit approves
@@ -9,13 +8,10 @@ diffs and allow-listed commands, suggest asks on the terminal (declines without 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import logging
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
@@ -100,11 +96,11 @@ class ProgressSink:
         if isinstance(event, AssistantDelta):
             return event.text
         if isinstance(event, ToolCalled):
-            args = ", ".join(f"{k}={_short(v)}" for k, v in event.arguments.items())
+            args = ", ".join(f"{k}={short(v)}" for k, v in event.arguments.items())
             return f"→ {event.name}({args})"
         if isinstance(event, ToolResult):
             first = event.output.strip().splitlines()[0] if event.output.strip() else ""
-            return f"  {'ok' if event.ok else 'error'}: {_short(first, 100)}"
+            return f"  {'ok' if event.ok else 'error'}: {short(first, 100)}"
         if isinstance(event, CheckResult):
             verdict = "pass" if event.passed else f"FAIL (exit {event.exit_code})"
             what = "candidate check" if event.phase == "candidate" else "check"
@@ -131,7 +127,7 @@ class ProgressSink:
         return None
 
 
-def _short(value: object, limit: int = 60) -> str:
+def short(value: object, limit: int = 60) -> str:
     text = repr(value) if not isinstance(value, str) else value
     text = text.replace("\n", "⏎")
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -178,114 +174,17 @@ def _log_to_stderr(name: str) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """`coder run TASK`: returns 0 checks pass, 1 not done, 2 usage, 3 provider."""
     task = read_task(args.task)
-    _check_report_path(getattr(args, "report", None))
-    return _run(args, config.load(config.flags_from(args)), task)
+    check_report_path(getattr(args, "report", None))
+    return run_session(args, config.load(config.flags_from(args)), task)
 
 
-def resume_command(args: argparse.Namespace) -> int:
-    """`coder resume [ID] [--task TASK]`: carry on a session (the latest without ID) headless,
-    with its conversation and its checkpoint for undo; exit codes as `coder run`."""
-    flags = config.flags_from(args)
-    settings = config.load(flags)
-    ident = getattr(args, "id", None)
-    if ident and getattr(args, "latest", False):
-        raise UsageError("give a session ID or --continue (the latest), not both")
-    recorded = session_log.find(settings.repo, ident)
-    settings = resumed_settings(settings, flags, recorded)
-    task = read_task(args.task) if getattr(args, "task", None) else RESUME_TASK
-    _check_report_path(getattr(args, "report", None))
-    return _run(args, settings, task, recorded)
-
-
-RESUME_TASK = "Carry on with the task where you stopped."
-
-
-def resumed_settings(
-    settings: config.Settings, flags: dict[str, object], recorded: session_log.Recorded
-) -> config.Settings:
-    """The recorded session's model, checks and profile choices, where no flag overrides
-    them (endpoints, keys, approval and sandbox always come from the user's own config)."""
-    from coder.session import RESUMED_SETTINGS
-
-    kept = dict(recorded.start.get("settings") or {})
-    changes: dict[str, object] = {}
-    if "model" not in flags and recorded.start.get("model"):
-        changes["model"] = str(recorded.start["model"])
-    for name in RESUMED_SETTINGS:
-        if name not in flags and kept.get(name) is not None:
-            changes[name] = kept[name]
-    if "checks" not in flags and kept.get("checks"):
-        changes["checks"] = tuple(str(c) for c in kept["checks"])  # type: ignore[union-attr]
-        changes["checks_source"] = "session"
-    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
-
-
-def sessions_command(args: argparse.Namespace) -> int:
-    """`coder sessions`: the repository's sessions, oldest first."""
-    root = _root(args)
-    found = session_log.all_sessions(root)
-    if not found:
-        print("no sessions in this repository yet")
-    for recorded in found:
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(recorded.start.get("created", 0)))
-        cost = recorded.cost_usd
-        price = f"${cost:.4f}" if cost is not None else "cost unknown"
-        first = recorded.task.strip().splitlines()[0] if recorded.task.strip() else ""
-        damaged = " (record cut short)" if recorded.damaged else ""
-        print(
-            printable(
-                f"{recorded.ident}  {when}  {recorded.outcome:<16} {price:>12}  "
-                f"{_short(first, 60)}{damaged}"
-            )
-        )
-    return 0
-
-
-def replay_command(args: argparse.Namespace) -> int:
-    """`coder replay ID [--json]`: a session's events again, as JSON Lines or as progress."""
-    recorded = session_log.find(_root(args), args.id)
-    for data in recorded.events:
-        if getattr(args, "json", False):
-            print(json_line(json.dumps(data, ensure_ascii=False)))
-        else:
-            line = _replayed(data)
-            if line:
-                print(printable(line))
-    return 0
-
-
-def _replayed(data: dict[str, object]) -> str | None:
-    """A recorded event as one readable line (None: not worth a line)."""
-    kind = data.get("type")
-    if kind == "assistant_message":
-        return str(data.get("text", "")).strip() or None
-    if kind == "tool_called":
-        return f"→ {data.get('name')}({_short(json.dumps(data.get('arguments')), 80)})"
-    if kind == "tool_result":
-        output = str(data.get("output", "")).strip()
-        first = output.splitlines()[0] if output else ""
-        return f"  {'ok' if data.get('ok') else 'error'}: {_short(first, 100)}"
-    if kind == "check_result":
-        return f"  check {'pass' if data.get('passed') else 'FAIL'}: {data.get('command')}"
-    if kind in ("notice", "finished", "session_started"):
-        detail = data.get("message") or data.get("summary") or data.get("task")
-        return f"{kind}: {_short(str(detail), 100)}"
-    return None
-
-
-def _root(args: argparse.Namespace) -> Path:
-    root = Path(getattr(args, "repo", None) or ".")
-    if not root.is_dir():
-        raise UsageError(f"repository directory not found: {root}")
-    return root
-
-
-def _run(
+def run_session(
     args: argparse.Namespace,
     settings: config.Settings,
     task: str,
     recorded: session_log.Recorded | None = None,
 ) -> int:
+    """Run `task` headless (carrying on `recorded` when given); the exit code."""
     from coder.session import build_session
 
     sinks = [ProgressSink(sys.stderr)]
@@ -319,7 +218,7 @@ def _run(
     return outcome.exit_code
 
 
-def _check_report_path(path: str | None) -> None:
+def check_report_path(path: str | None) -> None:
     """Refuse a `--report` file that cannot be written before the run, not after it."""
     if not path:
         return

@@ -80,6 +80,8 @@ def test_a_run_killed_with_9_is_listed_resumed_with_its_conversation_and_undone(
     kinds = [json.loads(line)["type"] for line in replayed.stdout.splitlines()]
     assert kinds[0] == "session_started" and "tool_called" in kinds and kinds[-1] == "report"
     assert "assistant_delta" not in kinds
+    readable = coder("replay", ident, "--repo", str(repo)).stdout
+    assert "→ apply_diff(" in readable and "session_started: write the notes" in readable
 
 
 def test_a_record_cut_short_is_read_up_to_its_last_whole_line(tmp_path: Path) -> None:

@@ -305,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             if args.json:
                 args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
-    print_tables(results, [label for label, _ in variants])
+    shown = [r for r in results if r.exercise in set(names)]
+    print_tables(shown, [label for label, _ in variants])
     return 0
 
 

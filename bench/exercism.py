@@ -32,7 +32,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from local_eval import _GIT_IDENTITY, _variant, run_coder  # noqa: E402
+from local_eval import (  # noqa: E402
+    _GIT_IDENTITY,
+    TaskResult,
+    _variant,
+    checkout_env,
+    run_coder,
+    task_result,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CLONE_URL = "https://github.com/exercism/python"
@@ -58,22 +65,6 @@ Only use standard libraries, don't suggest installing any packages.
 
 # aider's leaderboard, Qwen2.5-Coder-1.5B-Instruct, all 133 Python exercises, pass@2.
 AIDER_PUBLISHED = "aider (published): Qwen2.5-Coder-1.5B-Instruct, 133 exercises, pass@2: 31.6 %"
-
-
-@dataclass
-class ExerciseResult:
-    """How one exercise went under one variant."""
-
-    exercise: str
-    variant: str
-    solved: bool
-    seconds: float
-    exit_code: int
-    turns: int
-    prompt_tokens: int
-    cached_tokens: int
-    completion_tokens: int
-    outcome: str
 
 
 @dataclass(frozen=True)
@@ -159,13 +150,6 @@ def judge(exercise: Exercise, work: Path) -> bool:
     return proc.returncode == 0
 
 
-def variant_env(checkout: Path | None) -> dict[str, str] | None:
-    """The environment that makes `python -m coder` import the given checkout."""
-    if checkout is None:
-        return None
-    return {**os.environ, "PYTHONPATH": str(checkout.resolve())}
-
-
 def accepts_time_budget(env: dict[str, str] | None) -> bool:
     """Whether that coder has --time-budget (older ones are only killed at the limit)."""
     proc = subprocess.run(
@@ -182,7 +166,7 @@ def evaluate(
     max_turns: int,
     logs: Path | None,
     via: list[str],
-) -> ExerciseResult:
+) -> TaskResult:
     """Run and judge one exercise under one variant."""
     with tempfile.TemporaryDirectory(prefix=f"coder-exercism-{exercise.name}-") as tmp:
         work = Path(tmp) / exercise.name.replace("-", "_")
@@ -191,30 +175,17 @@ def evaluate(
         log = logs / f"{exercise.name}.{label}.log" if logs else None
         code, events, seconds = run_coder(exercise.task, work, timeout, max_turns, log, via, env)
         solved = judge(exercise, work)
-    usage = [e for e in events if e.get("type") == "usage"]
-    finished = [e for e in events if e.get("type") == "finished"]
-    return ExerciseResult(
-        exercise=exercise.name,
-        variant=label,
-        solved=solved,
-        seconds=round(seconds, 1),
-        exit_code=code,
-        turns=len(usage),
-        prompt_tokens=sum(int(e["prompt_tokens"]) for e in usage),  # type: ignore[call-overload]
-        cached_tokens=sum(int(e["cached_tokens"]) for e in usage),  # type: ignore[call-overload]
-        completion_tokens=sum(int(e["completion_tokens"]) for e in usage),  # type: ignore[call-overload]
-        outcome=str(finished[-1]["outcome"]) if finished else ("timeout" if code == 124 else "?"),
-    )
+    return task_result(exercise.name, label, solved, code, events, seconds)
 
 
 def _median(values: list[float]) -> str:
     return f"{statistics.median(values):.0f}" if values else "-"
 
 
-def print_tables(results: list[ExerciseResult], labels: list[str]) -> None:
+def print_tables(results: list[TaskResult], labels: list[str]) -> None:
     """Per exercise, one column per variant; then one summary line per variant."""
-    by_pair = {(r.exercise, r.variant): r for r in results}
-    names = list(dict.fromkeys(r.exercise for r in results))
+    by_pair = {(r.name, r.variant): r for r in results}
+    names = list(dict.fromkeys(r.name for r in results))
     header = f"{'exercise':<24}" + "".join(f" {label[:22]:>22}" for label in labels)
     print(header + "\n" + f"{'':<24}" + "".join(f" {'ok   sec turns':>22}" for _ in labels))
     for name in names:
@@ -272,13 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     via = ["--base-url", args.base_url] if args.base_url else ["--api", "local"]
     via += ["--model", args.model] if args.model else []
     via += ["--profile", args.profile] if args.profile else []
-    results: list[ExerciseResult] = []
+    results: list[TaskResult] = []
     if args.resume and args.json and args.json.is_file():
-        results = [ExerciseResult(**r) for r in json.loads(args.json.read_text())]
-    done = {(r.exercise, r.variant) for r in results}
+        for saved in json.loads(args.json.read_text()):
+            if "exercise" in saved:  # what earlier files called the name
+                saved["name"] = saved.pop("exercise")
+            results.append(TaskResult(**saved))
+    done = {(r.name, r.variant) for r in results}
     if args.logs:
         args.logs.mkdir(parents=True, exist_ok=True)
-    budgets = {label: accepts_time_budget(variant_env(checkout)) for label, checkout in variants}
+    budgets = {label: accepts_time_budget(checkout_env(checkout)) for label, checkout in variants}
     for exercise in exercises:
         for label, checkout in variants:
             if (exercise.name, label) in done:
@@ -290,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             result = evaluate(
                 exercise,
                 label,
-                variant_env(checkout),
+                checkout_env(checkout),
                 args.timeout,
                 args.max_turns,
                 args.logs,
@@ -305,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             if args.json:
                 args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
-    shown = [r for r in results if r.exercise in set(names)]
+    shown = [r for r in results if r.name in set(names)]
     print_tables(shown, [label for label, _ in variants])
     return 0
 

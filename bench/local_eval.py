@@ -181,27 +181,44 @@ def evaluate(
         prepare(task, work)
         label, checkout = variant
         log = logs / f"{task.name}.{label}.log" if logs else None
-        env = {**os.environ, "PYTHONPATH": str(checkout.resolve())} if checkout else None
-        code, events, seconds = run_coder(issue, work, timeout, max_turns, log, via, env)
+        code, events, seconds = run_coder(
+            issue, work, timeout, max_turns, log, via, checkout_env(checkout)
+        )
         restore_tests(task, work)
         solved = judge(work)
+    result = task_result(task.name, label, solved, code, events, seconds)
+    if server_log is not None and not result.prompt_tokens:
+        prefilled, generated = server_tokens(server_log, offset)  # prefilled; reuse unknown
+        result.prompt_tokens, result.completion_tokens = prefilled, generated
+    return result
+
+
+def checkout_env(checkout: Path | None) -> dict[str, str] | None:
+    """The environment that makes `python -m coder` import that checkout (None: this one)."""
+    return {**os.environ, "PYTHONPATH": str(checkout.resolve())} if checkout else None
+
+
+def task_result(
+    name: str,
+    variant: str,
+    solved: bool,
+    code: int,
+    events: list[dict[str, object]],
+    seconds: float,
+) -> TaskResult:
+    """One run's result from its exit code and JSON Lines events."""
     usage = [e for e in events if e.get("type") == "usage"]
     finished = [e for e in events if e.get("type") == "finished"]
-    prompt = sum(int(e["prompt_tokens"]) for e in usage)  # type: ignore[call-overload]
-    cached = sum(int(e["cached_tokens"]) for e in usage)  # type: ignore[call-overload]
-    completion = sum(int(e["completion_tokens"]) for e in usage)  # type: ignore[call-overload]
-    if server_log is not None and not prompt:
-        prompt, completion = server_tokens(server_log, offset)  # prefilled; reuse unknown
     return TaskResult(
-        name=task.name,
-        variant=variant[0],
+        name=name,
+        variant=variant,
         solved=solved,
         seconds=round(seconds, 1),
         exit_code=code,
         turns=len(usage),
-        prompt_tokens=prompt,
-        cached_tokens=cached,
-        completion_tokens=completion,
+        prompt_tokens=sum(int(e["prompt_tokens"]) for e in usage),  # type: ignore[call-overload]
+        cached_tokens=sum(int(e["cached_tokens"]) for e in usage),  # type: ignore[call-overload]
+        completion_tokens=sum(int(e["completion_tokens"]) for e in usage),  # type: ignore[call-overload]
         outcome=str(finished[-1]["outcome"]) if finished else ("timeout" if code == 124 else "?"),
     )
 

@@ -208,12 +208,16 @@ Strings = Annotated[list[str], BeforeValidator(_strings)]
 """A list of strings; one string alone is a list of one."""
 
 
-class _Price(BaseModel):
-    """One model's prices in USD per 1M tokens (`[prices."name"]` in a config file)."""
+class _Strict(BaseModel):
+    """A config table: unknown keys refused, no coercion, keys spelt with hyphens."""
 
     model_config = ConfigDict(
         extra="forbid", strict=True, alias_generator=lambda name: name.replace("_", "-")
     )
+
+
+class _Price(_Strict):
+    """One model's prices in USD per 1M tokens (`[prices."name"]` in a config file)."""
 
     input: NonNegativeFloat
     cached_input: NonNegativeFloat | None = None
@@ -221,12 +225,8 @@ class _Price(BaseModel):
     context_window: PositiveInt | None = None
 
 
-class _FileConfig(BaseModel):
+class _FileConfig(_Strict):
     """What a config file (or the environment) may set, and the type of each key."""
-
-    model_config = ConfigDict(
-        extra="forbid", strict=True, alias_generator=lambda name: name.replace("_", "-")
-    )
 
     model: str | None = None
     base_url: str | None = None
@@ -272,7 +272,7 @@ def _validated(data: dict[str, Any], origin: str) -> dict[str, Any]:
             raise ConfigError(f"{origin}: unknown key {key!r}") from None
         got = json.dumps(error.get("input"), default=str)
         raise ConfigError(f"{origin}: {key}: {error['msg'].lower()}, not {got}") from None
-    out = parsed.model_dump(exclude_unset=True, exclude_none=False)
+    out = parsed.model_dump(exclude_unset=True)
     if out.get("prices") is not None:
         out["prices"] = {
             name: {k: v for k, v in price.items() if v is not None}

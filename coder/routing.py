@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from coder.conversation import AssistantTurn, Conversation, ToolSpec
-from coder.events import Event, Notice, ToolResult
+from coder.events import Event, ToolResult
 from coder.protocols import Provider
 from coder.results import ModelInfo, Sampling
 
@@ -106,8 +106,3 @@ class Router:
                 f"routing: the checks failed {ESCALATE_AFTER} times in a row, so "
                 f"{self.steps[self.index].label} takes over from {before}"
             )
-
-
-def notice(emit: Callable[[Event], None]) -> Callable[[str], None]:
-    """A notify function that emits a Notice."""
-    return lambda message: emit(Notice(message))

@@ -183,7 +183,7 @@ class Session:
                 "profile": self.profile.name,
                 "checkpoint": self.ledger.checkpoint.ref,
                 "settings": {name: getattr(self.settings, name) for name in RESUMED_SETTINGS}
-                | {"checks": list(self.checks.commands), "approval": self.settings.approval},
+                | {"checks": list(self.checks.commands)},
             }
             log = SessionLog.create(self.workspace.root, str(self.ledger.data["id"]), start)
             self.recorder.attach(log, self.conversation)

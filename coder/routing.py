@@ -15,13 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from coder.conversation import AssistantTurn, Conversation, ToolSpec
-from coder.events import Event, ToolResult
+from coder.events import CheckResult, Event, ToolResult
 from coder.protocols import Provider
 from coder.results import ModelInfo, Sampling
 
 EFFORTS = ("low", "medium", "high")
 ESCALATE_AFTER = 2
-"""Failing check results in a row (refused finishes, failing run_checks) before escalating."""
+"""Failed turns in a row before escalating: turns whose last verdict was a failing check
+(a candidate judged in the sandbox, a refused finish, a failing run_checks)."""
+_JUDGING_PHASES = ("candidate", "check")
 _REASONING_MODEL = re.compile(r"^(openai/)?(o\d|gpt-5|codex)")
 
 
@@ -58,6 +60,8 @@ class Router:
         self.notify = notify
         self.index = 0
         self._failures = 0
+        self._turn_failed: bool | None = None
+        """The verdict of the turn being answered: None while no check has judged it."""
         self.local_first = False
         """The first rung is the embedded model (the profile is chosen for it)."""
         windows = [s.provider.context_window for s in steps if s.provider.context_window]
@@ -80,7 +84,9 @@ class Router:
         on_notice: Callable[[str], None] = lambda message: None,
         sampling: Sampling | None = None,
     ) -> AssistantTurn:
-        """The current rung's answer (its reasoning effort set for the call)."""
+        """The current rung's answer (its reasoning effort set for the call), after climbing
+        a rung if the turns before it kept failing."""
+        self._close_turn()
         step = self.steps[self.index]
         if step.effort is not None:
             step.provider.reasoning_effort = step.effort  # type: ignore[attr-defined]
@@ -91,18 +97,24 @@ class Router:
         return self.steps[0].provider.model_info()
 
     def emit(self, event: Event) -> None:
-        """Count failing check results in a row; climb a rung after `ESCALATE_AFTER`."""
-        if not isinstance(event, ToolResult) or event.name not in ("finish", "run_checks"):
-            return
-        failed = event.status == "finish_refused" or (
-            event.name == "run_checks" and bool(event.failing)
-        )
-        self._failures = self._failures + 1 if failed else 0
+        """Note the verdict of the current turn: its last judging check decides."""
+        if isinstance(event, CheckResult) and event.phase in _JUDGING_PHASES:
+            self._turn_failed = not event.passed
+        elif isinstance(event, ToolResult) and event.name in ("finish", "run_checks"):
+            if event.status == "finish_refused" or event.failing:
+                self._turn_failed = True
+
+    def _close_turn(self) -> None:
+        """Count the finished turn (a turn no check judged counts neither way); climb a rung
+        after `ESCALATE_AFTER` failed ones in a row."""
+        if self._turn_failed is not None:
+            self._failures = self._failures + 1 if self._turn_failed else 0
+        self._turn_failed = None
         if self._failures >= ESCALATE_AFTER and self.index + 1 < len(self.steps):
             before = self.steps[self.index].label
             self.index += 1
             self._failures = 0
             self.notify(
-                f"routing: the checks failed {ESCALATE_AFTER} times in a row, so "
+                f"routing: {ESCALATE_AFTER} turns in a row failed the checks, so "
                 f"{self.steps[self.index].label} takes over from {before}"
             )

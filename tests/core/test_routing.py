@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from coder.routing import ladder
+from tests.core.test_run_e2e import CHECK
+from tests.profiles.test_small_candidates import RIGHT, WORSE, calc  # noqa: F401 (a fixture)
 from tests.runs import coder_run, events
 
 USAGE = {"prompt_tokens": 1_000, "cached_tokens": 0, "completion_tokens": 100}
@@ -45,6 +47,24 @@ def test_failing_checks_climb_from_the_weak_model_to_the_strong_ones_efforts(
     notices = [e["message"] for e in events(proc) if e["type"] == "notice"]
     assert any("gpt-5.5 (reasoning effort low) takes over from gpt-4.1-nano" in n for n in notices)
     assert events(proc)[-1]["report"]["models"] == {"gpt-4.1-nano": 2, "gpt-5.5": 6}
+
+
+def test_rejected_candidates_of_the_small_profile_count_as_failed_turns(
+    calc: Path,  # noqa: F811
+    scripted_server: Any,
+) -> None:
+    zero = "def add(a, b):\n    return 0\n\n\ndef sub(a, b):\n    return 0\n"
+    weak = scripted_server([{"text": f"calc.py\n```python\n{code}```\n"} for code in (WORSE, zero)])
+    strong = scripted_server([{"text": f"calc.py\n```python\n{RIGHT}```\n"}])
+    argv = ["--weak-model", "weak", "--weak-base-url", weak.base_url, "--profile", "small"]
+    proc = coder_run(calc, strong.base_url, *argv, "--check", CHECK, "--max-turns", "4")
+
+    # turn 1: WORSE judged in the sandbox and rejected (no finish, nothing written) — a
+    # failed turn all the same; turn 2: fewer tests fail, applied, finish refused
+    assert len(weak.received) == 2
+    assert len(strong.received) == 1
+    assert (calc / "calc.py").read_text() == RIGHT
+    assert events(proc)[-1]["report"]["models"] == {"weak": 2, "scripted": 1}
 
 
 def test_without_routing_one_model_answers_every_turn(repo: Path, scripted_server: Any) -> None:

@@ -34,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from local_eval import (  # noqa: E402
     _GIT_IDENTITY,
+    CODER,
     TaskResult,
     _variant,
     checkout_env,
@@ -152,9 +153,7 @@ def judge(exercise: Exercise, work: Path) -> bool:
 
 def accepts_time_budget(env: dict[str, str] | None) -> bool:
     """Whether that coder has --time-budget (older ones are only killed at the limit)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "coder", "run", "--help"], capture_output=True, text=True, env=env
-    )
+    proc = subprocess.run([*CODER, "run", "--help"], capture_output=True, text=True, env=env)
     return "--time-budget" in proc.stdout
 
 

@@ -113,7 +113,7 @@ def run_coder(
 ) -> tuple[int, list[dict[str, object]], float]:
     """Run `coder run` headless; returns (exit code, JSONL events, seconds). `env` replaces
     the environment (to run another checkout of coder through PYTHONPATH)."""
-    command = [sys.executable, "-m", "coder", "run", issue, "--repo", str(work)]
+    command = [*CODER, "run", issue, "--repo", str(work)]
     command += [*via, "--json", "--max-turns", str(max_turns)]
     stderr = log.open("w") if log else subprocess.DEVNULL
     started = time.monotonic()
@@ -191,6 +191,11 @@ def evaluate(
         prefilled, generated = server_tokens(server_log, offset)  # prefilled; reuse unknown
         result.prompt_tokens, result.completion_tokens = prefilled, generated
     return result
+
+
+CODER = [sys.executable, "-P", "-m", "coder"]
+"""`python -m coder`, with -P: otherwise the current directory (this checkout, when a bench
+runs from it) comes first on sys.path, ahead of a variant's PYTHONPATH."""
 
 
 def checkout_env(checkout: Path | None) -> dict[str, str] | None:

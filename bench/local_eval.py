@@ -102,6 +102,11 @@ def judge(work: Path) -> bool:
     return proc.returncode == 0
 
 
+CODER = [sys.executable, "-P", "-m", "coder"]
+"""`python -m coder`, with -P: otherwise the current directory (this checkout, when a bench
+runs from it) comes first on sys.path, ahead of a variant's PYTHONPATH."""
+
+
 def run_coder(
     issue: str,
     work: Path,
@@ -191,11 +196,6 @@ def evaluate(
         prefilled, generated = server_tokens(server_log, offset)  # prefilled; reuse unknown
         result.prompt_tokens, result.completion_tokens = prefilled, generated
     return result
-
-
-CODER = [sys.executable, "-P", "-m", "coder"]
-"""`python -m coder`, with -P: otherwise the current directory (this checkout, when a bench
-runs from it) comes first on sys.path, ahead of a variant's PYTHONPATH."""
 
 
 def checkout_env(checkout: Path | None) -> dict[str, str] | None:

@@ -92,3 +92,33 @@ def repo(tmp_path: Path) -> Path:
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "initial")
     return path
+
+
+CALC_STUB = "def add(a, b):\n    pass\n\n\ndef sub(a, b):\n    pass\n"
+CALC_TESTS = """from calc import add, sub
+
+
+def test_add():
+    assert add(2, 3) == 5
+
+
+def test_add_negative():
+    assert add(-1, 1) == 0
+
+
+def test_sub():
+    assert sub(5, 3) == 2
+"""
+
+
+@pytest.fixture
+def calc(tmp_path: Path) -> Path:
+    """Two stubbed functions and their three tests, committed (the small profile's candidates)."""
+    repo = tmp_path / "work" / "calc"
+    repo.mkdir(parents=True)
+    (repo / "calc.py").write_text(CALC_STUB)
+    (repo / "test_calc.py").write_text(CALC_TESTS)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "stub")
+    return repo

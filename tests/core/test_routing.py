@@ -14,7 +14,7 @@ import pytest
 
 from coder.routing import ladder
 from tests.core.test_run_e2e import CHECK
-from tests.profiles.test_small_candidates import RIGHT, WORSE, calc  # noqa: F401 (a fixture)
+from tests.profiles.test_small_candidates import RIGHT, WORSE
 from tests.runs import coder_run, events
 
 USAGE = {"prompt_tokens": 1_000, "cached_tokens": 0, "completion_tokens": 100}
@@ -50,8 +50,7 @@ def test_failing_checks_climb_from_the_weak_model_to_the_strong_ones_efforts(
 
 
 def test_rejected_candidates_of_the_small_profile_count_as_failed_turns(
-    calc: Path,  # noqa: F811
-    scripted_server: Any,
+    calc: Path, scripted_server: Any
 ) -> None:
     zero = "def add(a, b):\n    return 0\n\n\ndef sub(a, b):\n    return 0\n"
     weak = scripted_server([{"text": f"calc.py\n```python\n{code}```\n"} for code in (WORSE, zero)])

@@ -26,29 +26,14 @@ from coder.sandbox import Sandbox
 from coder.session import Session
 from coder.tools import AutoApprover
 from coder.workspace import Workspace
-from tests.conftest import git
+from tests.conftest import CALC_STUB, git
 from tests.core.test_run_e2e import CHECK
 from tests.profiles.conftest import small_profile
 
-STUB = "def add(a, b):\n    pass\n\n\ndef sub(a, b):\n    pass\n"
 SAME_CODE = "def add(a, b):\n    pass  # todo\n\n\ndef sub(a, b):\n\n    pass\n"
 HALF = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a * b\n"
 WORSE = "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a * b\n"
 RIGHT = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
-TESTS = """from calc import add, sub
-
-
-def test_add():
-    assert add(2, 3) == 5
-
-
-def test_add_negative():
-    assert add(-1, 1) == 0
-
-
-def test_sub():
-    assert sub(5, 3) == 2
-"""
 
 
 class _Events:
@@ -57,18 +42,6 @@ class _Events:
 
     def emit(self, event: Event) -> None:
         self.seen.append(event)
-
-
-@pytest.fixture
-def calc(tmp_path: Path) -> Path:
-    repo = tmp_path / "work" / "calc"
-    repo.mkdir(parents=True)
-    (repo / "calc.py").write_text(STUB)
-    (repo / "test_calc.py").write_text(TESTS)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "stub")
-    return repo
 
 
 def _answer(code: str) -> dict[str, str]:
@@ -85,7 +58,7 @@ def _session(repo: Path, server: Any, **flags: Any) -> tuple[Session, _Events]:
 def test_only_answers_that_make_fewer_tests_fail_reach_the_tree(
     calc: Path, scripted_server: Any
 ) -> None:
-    turns = [_answer(code) for code in (STUB, SAME_CODE, HALF, WORSE, RIGHT)]
+    turns = [_answer(code) for code in (CALC_STUB, SAME_CODE, HALF, WORSE, RIGHT)]
     server = scripted_server(turns)
     session, events = _session(calc, server, max_turns=6)
 
@@ -126,7 +99,7 @@ def test_a_candidate_is_checked_with_its_files_in_place_and_the_tree_untouched(
 
     assert right is not None and all(run.passed for run in right)
     assert wrong is not None and not any(run.passed for run in wrong)
-    assert (calc / "calc.py").read_text() == STUB
+    assert (calc / "calc.py").read_text() == CALC_STUB
     assert (calc / "calc.py").stat().st_mtime_ns == before.st_mtime_ns
     assert checks.run_candidate({"new.py": "x = 1\n"}) is None  # a new file: not judged apart
     assert (

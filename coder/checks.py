@@ -97,7 +97,7 @@ def run_check(
     if result.timed_out:
         output += f"\n[check timed out after {timeout_s:.0f} s]"
     text = head_tail(output.strip(), 2000) if passed else trim_failure(output)
-    failing = 0 if passed else failing_tests(text)
+    failing = 0 if passed else failing_tests(output, tests)  # counted before trimming
     return CheckRun(
         command,
         passed,
@@ -108,6 +108,7 @@ def run_check(
         failing,
         tests,
         phase,
+        result.timed_out,
     )
 
 
@@ -145,13 +146,20 @@ def startup_problem(run: CheckRun) -> str | None:
 _FAILED_LINE = re.compile(r"^(FAILED|ERROR) (\S+)", re.M)
 
 
-def failing_tests(output: str) -> int | None:
-    """How many tests a pytest run reported failing; None when the output says nothing.
+def failing_tests(output: str, tests: TestResults | None = None) -> int | None:
+    """How many tests a run reported failing; None when it says nothing. Counted from the
+    per-test results when there are any, else from pytest's FAILED/ERROR lines, in the
+    whole output (a trimmed one names only the first few dozen, so every run with more
+    failures would count the same).
 
     An error outside any test (a module that does not import) fails them all: it counts
     as more than any number of failing tests.
     """
     found = _FAILED_LINE.findall(output)
+    broken = sum(1 for kind, test in found if kind == "ERROR" and "::" not in test)
+    failed = sum(1 for status in (tests or {}).values() if status in ("failed", "error"))
+    if failed:
+        return 1000 * broken + failed
     if not found:
         return None
     return sum(1 if kind == "FAILED" or "::" in test else 1000 for kind, test in found)

@@ -52,6 +52,8 @@ class CheckRun:
     """Per test: passed, failed, error or skipped (None: the runner does not say)."""
     phase: str = "check"
     """baseline (before any edit), check, or restored (the agent's test edits taken out)."""
+    timed_out: bool = False
+    """The command ran past its timeout and was killed."""
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,17 @@ def test_real_pytest_failure_keeps_the_assertion(git_repo: Path) -> None:
     assert "assert (40 + 1) == 42" in run.output
 
 
+def test_failing_tests_are_counted_in_the_whole_output_not_the_trimmed_one(
+    git_repo: Path,
+) -> None:
+    cases = "\n".join(f"def test_{n}():\n    assert {n} == {n + 1}, 'x' * 400\n" for n in range(80))
+    (git_repo / "test_many.py").write_text(cases + "\n\ndef test_ok():\n    pass\n")
+    ws = Workspace(git_repo)
+    run = run_check(ws, detect(ws)[0][0], timeout_s=60)
+    assert run.output.count("FAILED ") < 80  # the model reads a trimmed output
+    assert run.failing == 80
+
+
 @pytest.mark.parametrize(
     "command, reason",
     [

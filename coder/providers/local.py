@@ -3,7 +3,8 @@
 Owns the local wire format only: a ChatML prompt built append-only from the conversation
 it is given (so llama.cpp reuses the KV cache of the unchanged prefix every turn; the exact
 tokens of each generated turn are kept so the next prompt matches them), generation with
-the sampling asked for, stop texts, and `<tool_call>` JSON for the tools declared to it
+the sampling and length asked for, stop texts, an answer that falls into a loop cut
+after its first copy, and `<tool_call>` JSON for the tools declared to it
 (listed in the system message, Qwen's way). What the model is shown and how its code
 blocks become edits belong to the small profile (`coder.profiles.small`).
 """
@@ -46,6 +47,11 @@ DEFAULT_CONTEXT = 12288
 MAX_NEW_TOKENS = 2048
 PARAMETERS_B = 1.5
 _STOP_TEXT = ("<tool_response>", "<|im_start|>")
+LOOP_MIN_CHARS = 400
+LOOP_MAX_PERIOD = 400
+"""An answer ending in one block of at most LOOP_MAX_PERIOD characters repeated thrice or
+more, LOOP_MIN_CHARS in all, is in a loop (greedy decoding of a small model falls into
+them: one sentence over and over until the token limit, minutes on a CPU)."""
 
 
 class LocalProvider:
@@ -126,7 +132,9 @@ class LocalProvider:
                 break
             reused += 1
         reused = min(reused, len(prompt) - 1)  # llama.cpp re-evaluates at least one token
-        budget = min(self.max_new_tokens, self.n_ctx - len(prompt))
+        budget = min(
+            self.max_new_tokens, sampling.max_tokens or self.n_ctx, self.n_ctx - len(prompt)
+        )
         started = time.monotonic()
         if sampling.prefix:
             on_delta(sampling.prefix)
@@ -260,6 +268,13 @@ class LocalProvider:
                 keep = sum(1 for end in ends if end <= cut)
                 tokens, text = tokens[:keep], text[:cut]
                 break
+            loop = loop_start(text)
+            if loop is not None:
+                log.info("cut a loop: the answer repeats itself from character %d", loop)
+                keep = sum(1 for end in ends if end <= loop)
+                tokens, text = tokens[:keep], text[: ends[keep - 1] if keep else 0]
+                shown = min(shown, len(text))
+                break
             safe = _safe_prefix(text, stops)
             if safe > shown:
                 on_delta(text[shown:safe])
@@ -296,6 +311,24 @@ def render_assistant(turn: AssistantTurn) -> str:
         for c in turn.tool_calls
     ]
     return "\n".join([turn.text, *calls]).strip()
+
+
+def loop_start(text: str) -> int | None:
+    """Where the repeats begin when `text` ends in a loop (see LOOP_MIN_CHARS): the first
+    copy of the repeated block is kept; None when it does not."""
+    size = len(text)
+    if size < LOOP_MIN_CHARS:
+        return None
+    for period in range(1, min(LOOP_MAX_PERIOD, size // 3) + 1):
+        block = text[size - period :]
+        copies = 1
+        while (copies + 1) * period <= size and (
+            text[size - (copies + 1) * period : size - copies * period] == block
+        ):
+            copies += 1
+        if copies >= 3 and copies * period >= LOOP_MIN_CHARS:
+            return size - (copies - 1) * period
+    return None
 
 
 def _stop_at(text: str, stops: tuple[str, ...] = _STOP_TEXT) -> int | None:

@@ -112,6 +112,32 @@ def test_a_profiles_stop_texts_end_the_answer_beside_the_built_in_ones() -> None
     assert _safe_prefix("x = 1\n# calc_te", stops) == len("x = 1\n")  # held back, not shown
 
 
+def test_an_answer_in_a_loop_is_cut_after_its_first_copy() -> None:
+    from coder.providers.local import loop_start
+
+    opening = "The issue is in `__init__`. "
+    sentence = "The `score` parameter should be used, but it is not used correctly. "
+    looping = opening + sentence * 8
+    cut = loop_start(looping)
+    assert cut is not None and looping[:cut].startswith(opening + sentence)
+    assert sentence * 2 not in looping[: cut - 1]  # the repeats are gone
+    table = "".join(f'    "{n}M": lambda d: d + timedelta(days={30 * n}),\n' for n in range(40))
+    assert loop_start(table) is None  # alike lines are not one block repeated
+    assert loop_start("x = 1\n" + "# ---\n" * 20) is None  # too short to be a runaway
+    assert loop_start(opening + sentence * 2) is None  # twice is not a loop
+
+
+def test_an_answer_stops_at_the_length_the_profile_asks_for(provider: LocalProvider) -> None:
+    conversation = Conversation()
+    conversation.set_section("task", UserText("Count from one to one hundred in words."))
+
+    turn = provider.complete(
+        conversation, [], lambda text: None, sampling=Sampling(0.0, top_k=1, max_tokens=8)
+    )
+
+    assert turn.usage.completion_tokens == 8
+
+
 def test_an_answer_prefix_is_written_for_the_model_which_goes_on_from_it(
     provider: LocalProvider, profile: SmallProfile
 ) -> None:

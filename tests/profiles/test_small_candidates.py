@@ -19,8 +19,9 @@ from coder.config import load
 from coder.conversation import AssistantTurn, Conversation, TokenUsage, ToolCall, UserText
 from coder.errors import BudgetExhausted
 from coder.events import CheckResult, Event, Notice, ToolCalled
+from coder.profiles import small
 from coder.profiles.small.candidates import without_test_writes, written_files
-from coder.profiles.small.plan import MAX_ANSWER_TOKENS, TimePlan
+from coder.profiles.small.plan import MAX_ANSWER_TOKENS, MIN_ANSWER_CAP, TimePlan, answer_cap
 from coder.providers import get_provider
 from coder.sandbox import Sandbox
 from coder.session import Session
@@ -84,6 +85,63 @@ def test_only_answers_that_make_fewer_tests_fail_reach_the_tree(
     assert HALF.strip() in server.received[4]["messages"][-1]["content"]
 
 
+MANY_TESTS = """import pytest
+from calc import add, sub
+
+
+@pytest.mark.parametrize("n", range(40))
+def test_add(n):
+    assert add(n, 1) == n + 1, "a message long enough to crowd the trimmed output " * 6
+
+
+@pytest.mark.parametrize("n", range(40))
+def test_sub(n):
+    assert sub(n, 1) == n - 1, "a message long enough to crowd the trimmed output " * 6
+"""
+
+
+def test_a_candidate_is_judged_by_all_its_failures_not_those_the_trimmed_output_names(
+    calc: Path, scripted_server: Any
+) -> None:
+    (calc / "test_calc.py").write_text(MANY_TESTS)
+    git(calc, "commit", "-qam", "80 tests")
+    server = scripted_server([_answer(HALF), _answer(RIGHT)])
+    session, events = _session(calc, server, max_turns=3)
+
+    outcome = session.run("implement add and sub")
+
+    assert outcome.status == "passed"
+    writes = [
+        e.arguments["content"]
+        for e in events.seen
+        if isinstance(e, ToolCalled) and e.name == "write_file"
+    ]
+    assert writes == [HALF, RIGHT]  # 40 failing beat the stub's 80, though both overflow
+
+
+def test_a_candidate_whose_checks_never_end_is_cut_off_and_rejected(
+    calc: Path, scripted_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(small, "CANDIDATE_MIN_LIMIT_S", 3.0)  # the test's baseline is fast
+    hangs = "def add(a, b):\n    while True:\n        pass\n\n\ndef sub(a, b):\n    pass\n"
+    server = scripted_server([_answer(hangs), _answer(RIGHT)])
+    session, events = _session(calc, server, max_turns=3, time_budget_s=120)
+    started = time.monotonic()
+
+    outcome = session.run("implement add and sub")
+
+    assert outcome.status == "passed"
+    assert time.monotonic() - started < 40  # not the time budget: a few seconds
+    writes = [
+        e.arguments["content"]
+        for e in events.seen
+        if isinstance(e, ToolCalled) and e.name == "write_file"
+    ]
+    assert writes == [RIGHT]  # the endless one never reaches the tree
+    cut = [e for e in events.seen if isinstance(e, CheckResult) and e.phase == "candidate"][0]
+    assert "[check timed out after" in cut.output
+
+
 def test_a_candidate_is_checked_with_its_files_in_place_and_the_tree_untouched(
     calc: Path,
 ) -> None:
@@ -135,6 +193,17 @@ def test_no_answer_starts_when_the_time_left_cannot_fit_one() -> None:
     assert plan.max_tokens(None, 1.0) == MAX_ANSWER_TOKENS
     with pytest.raises(BudgetExhausted, match="12 s left, an answer takes about 33 s"):
         plan.max_tokens(12, check_seconds=1.0)
+
+
+def test_an_answer_may_be_as_long_as_two_rewrites_of_the_largest_source_no_longer(
+    scripted_server: Any, calc: Path
+) -> None:
+    server = scripted_server([{"text": "no code"}])
+    session, _ = _session(calc, server, max_turns=1)
+    session.run("implement add and sub")
+    assert server.received[0]["max_tokens"] == MIN_ANSWER_CAP  # calc.py is a few lines
+    assert answer_cap(["x" * 1800]) == 2 * 600 + 256
+    assert answer_cap(["x" * 30000, "y"]) == MAX_ANSWER_TOKENS
 
 
 def test_answers_are_timed_between_asking_and_answering(tmp_path: Path) -> None:

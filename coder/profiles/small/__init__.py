@@ -11,7 +11,10 @@
   first failing tests' source beside their failure (`failures`);
 - candidates judged by the checks in the sandbox before they touch the tree (`candidates`):
   only one that makes fewer tests fail is applied; a rejected one leaves the prompt as it
-  was, so the next is sampled from the cached prefix; the time budget decides how many fit.
+  was, so the next is sampled from the cached prefix; the time budget decides how many fit,
+  and a candidate whose checks run far longer than the tree's is cut off and rejected;
+- an answer no longer than two rewrites of the largest source file (`plan`): a longer one
+  is a runaway.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from coder.profiles.small.candidates import (
 from coder.profiles.small.context import read_source, repo_context, repo_files
 from coder.profiles.small.failures import focused
 from coder.profiles.small.narrow import narrow
-from coder.profiles.small.plan import MAX_ANSWER_TOKENS, TimePlan
+from coder.profiles.small.plan import TimePlan, answer_cap
 from coder.profiles.small.protocol import PROTOCOLS, read_answer, render_json_system, render_tools
 from coder.profiles.small.retry import (
     Attempt,
@@ -53,6 +56,10 @@ from coder.results import CheckRun, Sampling
 from coder.tools import ToolContext
 
 TOOLS = ("read_file", "list_files", "search", "write_file", "run_checks", "finish")
+CANDIDATE_SLOWDOWN = 10
+CANDIDATE_MIN_LIMIT_S = 30.0
+"""A candidate's checks are cut after this many times the slowest run seen, and no sooner
+than this many seconds; a candidate cut off is rejected."""
 RETRY_TEMPERATURES = (0.8, 1.0)
 """Sampling temperature of retries (cycled): a retry must not be a replay of the failure.
 The first answer is greedy; no top_p or min_p, which cut every alternative to a copied line."""
@@ -86,6 +93,8 @@ class SmallProfile:
         self.plan = TimePlan()
         self._fresh = False
         """The next answer is sampled from the head alone (the last one repeated code)."""
+        self._check_runs: list[CheckRun] = []
+        """The candidates' check runs that ended in time."""
 
     def head(self, task: str, checks: str, tools: list[ToolSpec]) -> tuple[str, UserText]:
         """The short system prompt with its tool lines; the files, then the issue."""
@@ -104,10 +113,10 @@ class SmallProfile:
         answer from the spec (a small model shown code copies it, however hot)."""
         answers = sum(1 for item in conversation.turns if isinstance(item, AssistantTurn))
         stop = ("<tool_response>", *self._test_stops())
-        max_tokens = MAX_ANSWER_TOKENS
+        max_tokens = answer_cap(self._sources(conversation).values())
         if answers:
             checks = sum(run.seconds for run in self.ctx.checks.last or [])
-            max_tokens = self.plan.max_tokens(self.ctx.time_left(), checks)
+            max_tokens = min(max_tokens, self.plan.max_tokens(self.ctx.time_left(), checks))
         if answers == 0:
             sampling = Sampling(0.0, top_k=1, max_tokens=max_tokens, stop=stop)
         else:
@@ -128,10 +137,15 @@ class SmallProfile:
         return View(shown, sampling, native_tools=False)
 
     def _check_limit(self) -> float | None:
-        """A candidate's checks may take the time left, no more (a slow candidate is no
-        better than a failing one once the budget is spent)."""
+        """A candidate's checks may take the time left, and at most `CANDIDATE_SLOWDOWN`
+        times the slowest run of the checks seen so far (a candidate that loops forever
+        must not spend the budget of the candidates after it)."""
         left = self.ctx.time_left()
-        return None if left is None else max(left, 1.0)
+        seen = [run.seconds for run in [*(self.ctx.checks.baseline or []), *self._check_runs]]
+        limits = [max(left, 1.0)] if left is not None else []
+        if seen:
+            limits.append(max(CANDIDATE_MIN_LIMIT_S, CANDIDATE_SLOWDOWN * max(seen)))
+        return min(limits, default=None)
 
     def _target(self, conversation: Conversation) -> str | None:
         """The one source file a retry rewrites, when the repository shows only one: its
@@ -168,19 +182,26 @@ class SmallProfile:
         digest = code_digest(files)
         known = {**judged_in(conversation), **self._judged}
         if digest in known:
-            verdict = Verdict(digest, known[digest], repeated=True)
-        else:
-            runs = self.ctx.checks.run_candidate(files, timeout_s=self._check_limit())
-            if runs is None:
-                return answer  # cannot be judged apart (no sandbox, a new file): apply it
-            verdict = Verdict(digest, failing_count(runs))
-            self._judged[digest] = verdict.failing
-            tree = self._tree_failing()
-            if not all(run.passed for run in runs) and not better(verdict.failing, tree):
-                files, verdict = self._narrowed(files, verdict)
-            if verdict.failing == 0 or better(verdict.failing, tree):
-                self._applied.append(verdict)
-                return with_files(answer, files)
+            return self._reject(answer, Verdict(digest, known[digest], repeated=True))
+        runs = self.ctx.checks.run_candidate(files, timeout_s=self._check_limit())
+        if runs is None:
+            return answer  # cannot be judged apart (no sandbox, a new file): apply it
+        if any(run.timed_out for run in runs):  # cut off: whatever it fails, it never ends
+            self._judged[digest] = None
+            return self._reject(answer, Verdict(digest, None))
+        self._check_runs += runs
+        verdict = Verdict(digest, failing_count(runs))
+        self._judged[digest] = verdict.failing
+        tree = self._tree_failing()
+        if not all(run.passed for run in runs) and not better(verdict.failing, tree):
+            files, verdict = self._narrowed(files, verdict)
+        if verdict.failing == 0 or better(verdict.failing, tree):
+            self._applied.append(verdict)
+            return with_files(answer, files)
+        return self._reject(answer, verdict)
+
+    def _reject(self, answer: AssistantTurn, verdict: Verdict) -> AssistantTurn:
+        """The answer with its writes held back: the prompt stays as it was."""
         self._rejected = verdict
         self._fresh = verdict.repeated  # the same code again: next, a fresh answer
         return AssistantTurn(answer.text, (), answer.usage, calls_in_text=True)
@@ -313,6 +334,12 @@ class SmallProfile:
         task = conversation.task
         data = task.data if task is not None and task.data else {}
         return dict(data.get("shown", {}))
+
+    def _sources(self, conversation: Conversation) -> dict[str, str]:
+        """The source files shown with the issue or written since, as they are now."""
+        paths = set(self._shown(conversation)) | self._written(conversation)
+        found = {path: self._current(path) for path in paths if not is_test_path(path)}
+        return {path: text for path, text in found.items() if text is not None}
 
     def _written(self, conversation: Conversation) -> set[str]:
         return written_paths(conversation)

@@ -5,7 +5,9 @@ tree's (`CheckRunner.run_candidate`); it is applied only when it passes or makes
 fail than the tree does now. A rejected answer leaves the retry message as it was, so the
 next answer is sampled, with another seed, from the same prefix, whose KV cache is reused:
 each candidate costs its own tokens only. An answer whose code is the same as one already
-judged (the same syntax tree) is not checked again.
+judged (the same syntax tree) is not checked again. A candidate whose checks run past ten
+times the slowest run seen so far is cut off and rejected: it would spend the budget of
+every candidate after it.
 """
 
 from __future__ import annotations

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Iterable
 
 from coder.errors import BudgetExhausted
 
 MAX_ANSWER_TOKENS = 2048
 """A whole fixed file fits; a runaway answer does not cost minutes on a CPU."""
+MIN_ANSWER_CAP = 1024
+CHARS_PER_TOKEN = 3
+"""Fewer than code averages (about 3.5): an estimate that errs towards longer answers."""
 PLAN_SHARE = 0.6
 """Another answer starts only when at least this share of a typical answer's time is left."""
 
@@ -58,3 +62,11 @@ class TimePlan:
             return MAX_ANSWER_TOKENS
         rate = statistics.median(self.rates)
         return max(64, min(MAX_ANSWER_TOKENS, int((left - check_seconds - 2) * rate)))
+
+
+def answer_cap(sources: Iterable[str]) -> int:
+    """The longest answer worth waiting for: room to rewrite the largest source file twice
+    over, with a few lines of prose. A small model's longer answers are runaways (one
+    sentence over and over, a table that never ends), which on a CPU cost minutes."""
+    largest = max((len(text) for text in sources), default=0) // CHARS_PER_TOKEN
+    return min(MAX_ANSWER_TOKENS, max(MIN_ANSWER_CAP, 2 * largest + 256))

@@ -44,6 +44,14 @@ class _Events:
     def emit(self, event: Event) -> None:
         self.seen.append(event)
 
+    def writes(self) -> list[str]:
+        """The contents the session's write_file calls wrote, in order."""
+        return [
+            e.arguments["content"]
+            for e in self.seen
+            if isinstance(e, ToolCalled) and e.name == "write_file"
+        ]
+
 
 def _answer(code: str) -> dict[str, str]:
     return {"text": f"calc.py\n```python\n{code}```\n"}
@@ -67,11 +75,7 @@ def test_only_answers_that_make_fewer_tests_fail_reach_the_tree(
 
     assert outcome.status == "passed"
     assert (calc / "calc.py").read_text() == RIGHT
-    writes = [
-        e.arguments["content"]
-        for e in events.seen
-        if isinstance(e, ToolCalled) and e.name == "write_file"
-    ]
+    writes = events.writes()
     assert writes == [HALF, RIGHT]  # the stub again, the same code, the worse one: never
     candidates = [e for e in events.seen if isinstance(e, CheckResult) and e.phase == "candidate"]
     assert len(candidates) == 4  # SAME_CODE is the stub's syntax tree: not checked again
@@ -111,11 +115,7 @@ def test_a_candidate_is_judged_by_all_its_failures_not_those_the_trimmed_output_
     outcome = session.run("implement add and sub")
 
     assert outcome.status == "passed"
-    writes = [
-        e.arguments["content"]
-        for e in events.seen
-        if isinstance(e, ToolCalled) and e.name == "write_file"
-    ]
+    writes = events.writes()
     assert writes == [HALF, RIGHT]  # 40 failing beat the stub's 80, though both overflow
 
 
@@ -132,11 +132,7 @@ def test_a_candidate_whose_checks_never_end_is_cut_off_and_rejected(
 
     assert outcome.status == "passed"
     assert time.monotonic() - started < 40  # not the time budget: a few seconds
-    writes = [
-        e.arguments["content"]
-        for e in events.seen
-        if isinstance(e, ToolCalled) and e.name == "write_file"
-    ]
+    writes = events.writes()
     assert writes == [RIGHT]  # the endless one never reaches the tree
     cut = [e for e in events.seen if isinstance(e, CheckResult) and e.phase == "candidate"][0]
     assert "[check timed out after" in cut.output

@@ -93,8 +93,8 @@ class SmallProfile:
         self.plan = TimePlan()
         self._fresh = False
         """The next answer is sampled from the head alone (the last one repeated code)."""
-        self._check_runs: list[CheckRun] = []
-        """The candidates' check runs that ended in time."""
+        self._slowest_check = 0.0
+        """Seconds of the slowest candidate check run that ended in time."""
 
     def head(self, task: str, checks: str, tools: list[ToolSpec]) -> tuple[str, UserText]:
         """The short system prompt with its tool lines; the files, then the issue."""
@@ -141,10 +141,11 @@ class SmallProfile:
         times the slowest run of the checks seen so far (a candidate that loops forever
         must not spend the budget of the candidates after it)."""
         left = self.ctx.time_left()
-        seen = [run.seconds for run in [*(self.ctx.checks.baseline or []), *self._check_runs]]
+        baseline = [run.seconds for run in self.ctx.checks.baseline or []]
+        slowest = max([self._slowest_check, *baseline])
         limits = [max(left, 1.0)] if left is not None else []
-        if seen:
-            limits.append(max(CANDIDATE_MIN_LIMIT_S, CANDIDATE_SLOWDOWN * max(seen)))
+        if slowest:
+            limits.append(max(CANDIDATE_MIN_LIMIT_S, CANDIDATE_SLOWDOWN * slowest))
         return min(limits, default=None)
 
     def _target(self, conversation: Conversation) -> str | None:
@@ -189,7 +190,7 @@ class SmallProfile:
         if any(run.timed_out for run in runs):  # cut off: whatever it fails, it never ends
             self._judged[digest] = None
             return self._reject(answer, Verdict(digest, None))
-        self._check_runs += runs
+        self._slowest_check = max([self._slowest_check, *(run.seconds for run in runs)])
         verdict = Verdict(digest, failing_count(runs))
         self._judged[digest] = verdict.failing
         tree = self._tree_failing()

@@ -13,7 +13,8 @@ SIZE = (100, 40)
 
 
 async def _no_blink(pilot: Any) -> None:
-    for widget in pilot.app.query("Input"):
+    # The prompt is a TextArea: without this its cursor's blink phase decides the frame.
+    for widget in pilot.app.query("Input, TextArea"):
         widget.cursor_blink = False
 
 

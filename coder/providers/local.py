@@ -52,6 +52,13 @@ LOOP_MAX_PERIOD = 400
 """An answer ending in one block of at most LOOP_MAX_PERIOD characters repeated thrice or
 more, LOOP_MIN_CHARS in all, is in a loop (greedy decoding of a small model falls into
 them: one sentence over and over until the token limit, minutes on a CPU)."""
+LOOP_LONG_BLOCK = 400
+LOOP_MAX_LONG_BLOCK = 8000
+"""An answer ending in two verbatim copies of a block of LOOP_LONG_BLOCK characters or more
+is in a loop too (a rewritten method, again and again: a model writing code never means to
+repeat that much word for word)."""
+_LOOP_PROBE = 64
+_LOOP_PROBES = 64
 
 
 class LocalProvider:
@@ -314,8 +321,8 @@ def render_assistant(turn: AssistantTurn) -> str:
 
 
 def loop_start(text: str) -> int | None:
-    """Where the repeats begin when `text` ends in a loop (see LOOP_MIN_CHARS): the first
-    copy of the repeated block is kept; None when it does not."""
+    """Where the repeats begin when `text` ends in a loop (see LOOP_MIN_CHARS and
+    LOOP_LONG_BLOCK): the first copy of the repeated block is kept; None when it does not."""
     size = len(text)
     if size < LOOP_MIN_CHARS:
         return None
@@ -328,6 +335,29 @@ def loop_start(text: str) -> int | None:
             copies += 1
         if copies >= 3 and copies * period >= LOOP_MIN_CHARS:
             return size - (copies - 1) * period
+    return _long_block_start(text)
+
+
+def _long_block_start(text: str) -> int | None:
+    """Where the second copy begins when `text` ends in a long block written twice."""
+    size = len(text)
+    if size < 2 * LOOP_LONG_BLOCK:
+        return None
+    probe = text[size - _LOOP_PROBE :]
+    end = size - 1
+    for _ in range(_LOOP_PROBES):  # earlier copies of the tail, nearest first
+        found = text.rfind(probe, 0, end)
+        if found == -1:
+            return None
+        period = size - _LOOP_PROBE - found
+        if period > min(size // 2, LOOP_MAX_LONG_BLOCK):
+            return None
+        if (
+            period >= LOOP_LONG_BLOCK
+            and text[size - 2 * period : size - period] == text[size - period :]
+        ):
+            return size - period
+        end = found + _LOOP_PROBE - 1
     return None
 
 

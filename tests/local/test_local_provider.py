@@ -127,6 +127,25 @@ def test_an_answer_in_a_loop_is_cut_after_its_first_copy() -> None:
     assert loop_start(opening + sentence * 2) is None  # twice is not a loop
 
 
+def test_a_long_block_written_twice_word_for_word_is_a_loop() -> None:
+    from coder.providers.local import loop_start
+
+    steps = [("nine", 10**8), ("eight", 10**7), ("seven", 10**6), ("six", 10**5), ("five", 10**4)]
+    block = "".join(
+        f"    if number >= {n}:\n        words.append({w!r})\n        number %= {n // 10}\n"
+        for w, n in steps
+    )
+    opening = "say.py\n```python\ndef say(number):\n    words = []\n"
+    answer = opening + block + block
+    first = next(size for size in range(len(answer) + 1) if loop_start(answer[:size]))
+    assert first >= len(answer) - 2  # not before the second copy is (all but) whole
+    cut = loop_start(answer)
+    assert cut is not None and answer[:cut].rstrip() == (opening + block).rstrip()
+    assert loop_start(opening + block + block[:-40] + "    return words\n") is None
+    short = "    total += 1\n    if total > limit:\n        break\n"  # twice, but short
+    assert loop_start(opening + block + short + short) is None
+
+
 def test_an_answer_stops_at_the_length_the_profile_asks_for(provider: LocalProvider) -> None:
     conversation = Conversation()
     conversation.set_section("task", UserText("Count from one to one hundred in words."))

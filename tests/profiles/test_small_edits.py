@@ -68,6 +68,25 @@ def test_new_functions_and_imports_are_added_and_constants_replaced() -> None:
     compile(merged, "m.py", "exec")
 
 
+def test_new_constants_go_before_the_code_and_example_calls_are_left_out() -> None:
+    stub = "\nclass Board:\n    def __init__(self, board):\n        pass\n"
+    answer = (
+        "Add these to the `board.py` file:\n\n```python\nWHITE = 'W'\nBLACK = 'B'\n```\n\n"
+        "The corrected file is:\n\n```python\nclass Board:\n    def __init__(self, board):\n"
+        "        self.board = board\n\n\nboard = Board([' B '])\nSIZE = len(board.board)\n```\n"
+    )
+    edits, _ = edits_from_text(answer, {"board.py": stub}.get, ["board.py"])
+
+    assert [edit.path for edit in edits] == ["board.py"]
+    merged = edits[0].content
+    assert merged.startswith("WHITE = 'W'\nBLACK = 'B'\n\n\nclass Board:")
+    assert "self.board = board" in merged
+    assert "board = Board(" not in merged and "SIZE" not in merged  # not literals: left out
+    namespace: dict[str, object] = {}
+    exec(compile(merged, "board.py", "exec"), namespace)
+    assert namespace["WHITE"] == "W"
+
+
 def test_echoed_tests_and_self_imports_are_not_merged_into_the_source() -> None:
     block = "from mathutils import sum_to\n\n\ndef test_sum():\n    assert sum_to(5) == 15\n"
     assert merge_python(MATH.replace("from functools import reduce", ""), block) is not None

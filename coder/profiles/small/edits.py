@@ -95,7 +95,8 @@ def merge_python(old: str, block: str) -> str | None:
     """`old` with the definitions of `block` merged in; None when `block` is not Python.
 
     Same-named functions and classes are replaced (class members one by one), new ones are
-    appended, new imports go after the existing ones, same-named constants are replaced.
+    appended, new imports go after the existing ones, same-named constants are replaced and
+    new ones (upper-case names bound to literals) go after the imports.
     """
     block = textwrap.dedent(block).strip("\n") + "\n"
     try:
@@ -110,6 +111,7 @@ def merge_python(old: str, block: str) -> str | None:
     changes: list[tuple[int, int, list[str]]] = []  # (start, end) 0-based half-open
     appended: list[str] = []
     imports: list[str] = []
+    constants: list[str] = []  # new module constants, placed before the code using them
     old_defs = _definitions(old_tree.body)
     old_assigns = _assignments(old_tree.body)
     classes = [node for node in old_tree.body if isinstance(node, ast.ClassDef)]
@@ -139,11 +141,15 @@ def merge_python(old: str, block: str) -> str | None:
             if target_name in old_assigns:
                 found = old_assigns[target_name]
                 changes.append((_start(found), found.end_lineno or found.lineno, [text]))
+            elif _is_new_constant(node):
+                constants.append(text)
     for start, end, replacement in sorted(changes, key=lambda change: -change[0]):
         lines[start:end] = replacement
-    if imports:
+    if imports or constants:
         at = _after_imports(old_tree)
-        lines[at:at] = imports
+        blank_after = at < len(lines) and not lines[at].strip()
+        spaced = [*(["\n"] if at else []), *constants, "\n" if blank_after else "\n\n"]
+        lines[at:at] = [*imports, *(spaced if constants else [])]
     merged = "".join(lines)
     for text in appended:
         merged = merged.rstrip("\n") + "\n\n\n" + text
@@ -244,6 +250,22 @@ def _assignments(body: list[ast.stmt]) -> dict[str, ast.stmt]:
         if name is not None:
             found[name] = node
     return found
+
+
+def _is_new_constant(node: ast.Assign | ast.AnnAssign) -> bool:
+    """An upper-case name bound to a literal (`WHITE = "W"`): a module constant the stub
+    lacked. Other new assignments are left out: a small model follows its fix with example
+    calls (`result = add(2, 3)`), which must not run on import."""
+    name = _assigned_name(node)
+    if name is None or name != name.upper() or not any(c.isalpha() for c in name):
+        return False
+    if node.value is None:
+        return False
+    try:
+        ast.literal_eval(node.value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def _assigned_name(node: ast.stmt) -> str | None:

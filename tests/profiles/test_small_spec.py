@@ -11,7 +11,7 @@ from pathlib import Path
 from coder.checks import run_check
 from coder.profiles.small.context import repo_context
 from coder.profiles.small.failures import focused
-from coder.profiles.small.spec import condense, importing_tests, source_of_test
+from coder.profiles.small.spec import condense, importing_tests, missing_names, source_of_test
 from coder.workspace import Workspace
 
 MANY = "\n".join(
@@ -97,6 +97,35 @@ def test_the_context_condenses_a_test_too_long_to_show_and_shows_short_ones_whol
     assert "- add(99, 1) == 100" in context or "more like these" in context
     assert "def test_one():\n    assert add(1, 1) == 2" in context  # short: whole
     assert "def add(a, b):\n    pass" in context
+
+
+def test_names_the_tests_import_that_the_source_lacks_are_found() -> None:
+    stub = "class Board:\n    pass\n\nif True:\n    EMPTY = ' '\n"
+    test = (
+        "import unittest\nfrom go.board import Board, WHITE, EMPTY, BLACK\nimport board as b\n\n"
+        "class T(unittest.TestCase):\n    def test(self):\n"
+        "        assert b.Board is b.NONE and b.WHITE\n"
+    )
+
+    assert missing_names("go/board.py", stub, test) == ["WHITE", "BLACK", "NONE"]
+    assert missing_names("go/other.py", stub, test) == []  # another module's names
+    assert missing_names("board.py", "from shapes import *\n", test) == []  # unknowable
+    assert missing_names("board.py", "def __getattr__(name):\n    return 1\n", test) == []
+    assert missing_names("board.py", "class Board(:\n", test) == []  # does not parse
+
+
+def test_the_context_names_what_the_tests_import_and_the_stub_lacks(tmp_path: Path) -> None:
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    pass\n")
+    (tmp_path / "calc_test.py").write_text(TESTS.replace("add, Calculator", "add, Calculator, PI"))
+
+    context = repo_context(Workspace(tmp_path), "implement add")
+
+    last = context.rstrip().splitlines()[-1]
+    assert (
+        last == "The tests import `Calculator`, `PI` from calc.py, which does not define them yet."
+    )
+    (tmp_path / "calc.py").write_text("PI = 3\n\nadd = sum\n\nclass Calculator:\n    pass\n")
+    assert "does not define" not in repo_context(Workspace(tmp_path), "implement add")
 
 
 def test_failures_show_the_failing_tests_source_and_name_the_rest(tmp_path: Path) -> None:

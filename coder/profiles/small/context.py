@@ -7,7 +7,7 @@ from pathlib import Path
 
 from coder import prompts
 from coder.errors import CoderError
-from coder.profiles.small.spec import condense, importing_tests
+from coder.profiles.small.spec import condense, importing_tests, missing_names
 from coder.workspace import Workspace
 
 CONTEXT_CHARS = 6000
@@ -61,6 +61,7 @@ def repo_context(
         return (is_test, not mentioned, name)
 
     shown: list[tuple[tuple[int, int, str], str]] = []
+    whole: dict[str, str] = {}
     used = 0
     sources = [name for name in files if name.endswith(".py") and not rank(name)[0]]
     for name in sorted(files, key=rank):
@@ -81,10 +82,16 @@ def repo_context(
             continue
         shown.append((rank(name), block))
         used += len(block)
-        if record is not None:
-            record[name] = text
+        whole[name] = text
+    if record is not None:
+        record.update(whole)
     # tests first, the code to fix last: nearest to where the model starts writing
     ordered = [block for key, block in sorted(shown, key=lambda e: (not e[0][0], e[0][1:]))]
+    python_tests = [name for name in files if rank(name)[0] and name.endswith(".py")]
+    ordered += _undefined_imports(
+        {name: text for name, text in whole.items() if name.endswith(".py") and not rank(name)[0]},
+        {name: read_source(ws, name) or "" for name in python_tests},
+    )
     return prompts.render(
         "context", "small", files="\n".join(files) or "(none)", contents="\n\n".join(ordered)
     )
@@ -98,3 +105,18 @@ def _condensed_block(name: str, text: str, sources: list[str], budget: int) -> s
     if not condensed:
         return ""
     return f"{name} (a test: never change it), in short:\n{condensed}"
+
+
+def _undefined_imports(sources: dict[str, str], tests: dict[str, str]) -> list[str]:
+    """A line for each shown source the tests import names from that it does not define
+    (a stub missing its constants: every rewrite that keeps to the stub's names fails to
+    import, and the model reads the import line without acting on it)."""
+    lines = []
+    for path, text in sources.items():
+        names: list[str] = []
+        for test in tests.values():
+            names += missing_names(path, text, test)
+        if names:
+            listed = ", ".join(f"`{name}`" for name in dict.fromkeys(names))
+            lines.append(f"The tests import {listed} from {path}, which does not define them yet.")
+    return lines

@@ -70,6 +70,65 @@ def importing_tests(sources: Iterable[str], tests: dict[str, str]) -> list[str]:
     return found
 
 
+def missing_names(source_path: str, source: str, test: str) -> list[str]:
+    """The names `test` imports from the source file (or reads off its module) that the
+    source does not define at its top level, in the order the test uses them: a small model
+    rewriting the stub keeps to the stub's names, and a test that cannot import fails whole.
+    Empty when either file does not parse or the source defines names dynamically."""
+    try:
+        source_tree, test_tree = ast.parse(source), ast.parse(test)
+    except (SyntaxError, ValueError):
+        return []
+    defined = _top_level_names(source_tree)
+    if defined is None:
+        return []
+    modules = module_names(source_path)
+    wanted: list[str] = []
+    aliases: set[str] = set()
+    for node in ast.walk(test_tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "") in modules:
+            wanted += [alias.name for alias in node.names if alias.name != "*"]
+        elif isinstance(node, ast.Import):
+            aliases.update(
+                alias.asname or alias.name for alias in node.names if alias.name in modules
+            )
+    if aliases:
+        nodes = sorted(
+            ast.walk(test_tree),
+            key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)),
+        )
+        wanted += [
+            node.attr
+            for node in nodes
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+        ]
+    return list(dict.fromkeys(name for name in wanted if name not in defined))
+
+
+def _top_level_names(tree: ast.Module) -> set[str] | None:
+    """Names a module defines at its top level; None when it may define others unseen (a
+    star import, a module `__getattr__`, writes to `globals()`)."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any(alias.name == "*" for alias in node.names):
+                return None
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        else:
+            for child in ast.walk(node):
+                if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                    names.add(child.id)
+                elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    names.add(child.name)  # defined under an `if` or `try`
+                elif isinstance(child, ast.Name) and child.id == "globals":
+                    return None
+    return None if "__getattr__" in names else names
+
+
 def condense(text: str, budget: int) -> str:
     """The test file as its imports, the names it uses, helpers, and what each test checks,
     within `budget` chars: a list, not a file (a small model copies a code block it is shown

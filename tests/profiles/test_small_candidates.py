@@ -23,6 +23,7 @@ from coder.profiles import small
 from coder.profiles.small.candidates import without_test_writes, written_files
 from coder.profiles.small.plan import MAX_ANSWER_TOKENS, MIN_ANSWER_CAP, TimePlan, answer_cap
 from coder.providers import get_provider
+from coder.results import Sampling
 from coder.sandbox import Sandbox
 from coder.session import Session
 from coder.tools import AutoApprover
@@ -246,7 +247,7 @@ def test_an_answer_rewriting_the_tests_keeps_only_its_source_writes() -> None:
 
 
 def test_a_retry_starts_with_the_code_block_of_the_only_source_file(tmp_path: Path) -> None:
-    def retry_prefix(*sources: str) -> str:
+    def samplings(*sources: str) -> tuple[Sampling, Sampling]:
         repo = tmp_path / "-".join(sources)
         repo.mkdir()
         for name in sources:
@@ -256,12 +257,20 @@ def test_a_retry_starts_with_the_code_block_of_the_only_source_file(tmp_path: Pa
         conversation = Conversation()
         system, task = profile.head("make f return True", "pytest", [])
         conversation.set_section("task", task)
-        assert profile.view(conversation).sampling.prefix == ""  # the first answer: free
+        first = profile.view(conversation).sampling
         conversation.append(AssistantTurn("I think f must return True."))
         conversation.append(UserText("retry", kind="retry"))
-        sampling = profile.view(conversation).sampling
-        assert sampling is not None
-        return sampling.prefix
+        retry = profile.view(conversation).sampling
+        assert first is not None and retry is not None
+        return first, retry
 
-    assert retry_prefix("calc.py") == "calc.py\n```python\n"
-    assert retry_prefix("calc.py", "util.py") == ""  # several: any of them may need the fix
+    first, retry = samplings("calc.py")
+    assert first.prefix == ""  # the first answer: free
+    assert retry.prefix == "calc.py\n```python\n"
+    # the one file's block closed, the answer ends (the first answer's block is its own)
+    assert "\n```\n\n" in first.stop and "\n```\n" not in first.stop
+    assert "\n```\n" in retry.stop
+    assert "test_f.py\n```" in retry.stop and len(retry.stop) <= 4  # OpenAI's limit
+    first, retry = samplings("calc.py", "util.py")
+    assert retry.prefix == ""  # several: any of them may need the fix
+    assert not any("```\n" in stop for stop in (*first.stop, *retry.stop))  # nor end at one

@@ -60,6 +60,9 @@ CANDIDATE_SLOWDOWN = 10
 CANDIDATE_MIN_LIMIT_S = 30.0
 """A candidate's checks are cut after this many times the slowest run seen, and no sooner
 than this many seconds; a candidate cut off is rejected."""
+CLOSED_BLOCK = "\n```\n"
+MAX_STOPS = 4
+"""OpenAI's API takes at most 4 stop sequences; the least useful are dropped."""
 RETRY_TEMPERATURES = (0.8, 1.0)
 """Sampling temperature of retries (cycled): a retry must not be a replay of the failure.
 The first answer is greedy; no top_p or min_p, which cut every alternative to a copied line."""
@@ -112,7 +115,12 @@ class SmallProfile:
         After a candidate with the same code as one judged before, the head alone: a fresh
         answer from the spec (a small model shown code copies it, however hot)."""
         answers = sum(1 for item in conversation.turns if isinstance(item, AssistantTurn))
-        stop = ("<tool_response>", *self._test_stops())
+        target = self._target(conversation)
+        # One file to rewrite: its code block closed, the answer is done (what follows is
+        # prose or the same code again, ~90 tokens of a first answer, 8 s on a CPU). The
+        # first answer opens its own block, so its stop also wants the blank line after.
+        closed = (CLOSED_BLOCK if answers else CLOSED_BLOCK + "\n",) if target else ()
+        stop = ("<tool_response>", *closed, *self._test_stops())[:MAX_STOPS]
         max_tokens = answer_cap(self._sources(conversation).values())
         if answers:
             checks = sum(run.seconds for run in self.ctx.checks.last or [])
@@ -121,7 +129,6 @@ class SmallProfile:
             sampling = Sampling(0.0, top_k=1, max_tokens=max_tokens, stop=stop)
         else:
             temperature = RETRY_TEMPERATURES[(answers - 1) % len(RETRY_TEMPERATURES)]
-            target = self._target(conversation)
             sampling = Sampling(
                 temperature,
                 top_k=40,

@@ -107,11 +107,18 @@ def test_names_the_tests_import_that_the_source_lacks_are_found() -> None:
         "        assert b.Board is b.NONE and b.WHITE\n"
     )
 
-    assert missing_names("go/board.py", stub, test) == ["WHITE", "BLACK", "NONE"]
-    assert missing_names("go/other.py", stub, test) == []  # another module's names
-    assert missing_names("board.py", "from shapes import *\n", test) == []  # unknowable
-    assert missing_names("board.py", "def __getattr__(name):\n    return 1\n", test) == []
-    assert missing_names("board.py", "class Board(:\n", test) == []  # does not parse
+    assert missing_names("go/board.py", stub, [test]) == ["WHITE", "BLACK", "NONE"]
+    assert missing_names("go/board.py", stub, [test, "import board\nboard.SIZE\n"]) == [
+        "WHITE",
+        "BLACK",
+        "NONE",
+        "SIZE",
+    ]  # over every test, each name once
+    assert missing_names("go/board.py", stub, ["from board import (\n"]) == []  # broken test
+    assert missing_names("go/other.py", stub, [test]) == []  # another module's names
+    assert missing_names("board.py", "from shapes import *\n", [test]) == []  # unknowable
+    assert missing_names("board.py", "def __getattr__(name):\n    return 1\n", [test]) == []
+    assert missing_names("board.py", "class Board(:\n", [test]) == []  # does not parse
 
 
 def test_the_context_names_what_the_tests_import_and_the_stub_lacks(tmp_path: Path) -> None:

@@ -113,10 +113,8 @@ def _undefined_imports(sources: dict[str, str], tests: dict[str, str]) -> list[s
     import, and the model reads the import line without acting on it)."""
     lines = []
     for path, text in sources.items():
-        names: list[str] = []
-        for test in tests.values():
-            names += missing_names(path, text, test)
+        names = missing_names(path, text, tests.values())
         if names:
-            listed = ", ".join(f"`{name}`" for name in dict.fromkeys(names))
+            listed = ", ".join(f"`{name}`" for name in names)
             lines.append(f"The tests import {listed} from {path}, which does not define them yet.")
     return lines

@@ -147,9 +147,11 @@ def merge_python(old: str, block: str) -> str | None:
         lines[start:end] = replacement
     if imports or constants:
         at = _after_imports(old_tree)
-        blank_after = at < len(lines) and not lines[at].strip()
-        spaced = [*(["\n"] if at else []), *constants, "\n" if blank_after else "\n\n"]
-        lines[at:at] = [*imports, *(spaced if constants else [])]
+        inserted = list(imports)
+        if constants:
+            blank_after = at < len(lines) and not lines[at].strip()
+            inserted += [*(["\n"] if at else []), *constants, "\n" if blank_after else "\n\n"]
+        lines[at:at] = inserted
     merged = "".join(lines)
     for text in appended:
         merged = merged.rstrip("\n") + "\n\n\n" + text

@@ -70,19 +70,33 @@ def importing_tests(sources: Iterable[str], tests: dict[str, str]) -> list[str]:
     return found
 
 
-def missing_names(source_path: str, source: str, test: str) -> list[str]:
-    """The names `test` imports from the source file (or reads off its module) that the
-    source does not define at its top level, in the order the test uses them: a small model
+def missing_names(source_path: str, source: str, tests: Iterable[str]) -> list[str]:
+    """The names the tests import from the source file (or read off its module) that the
+    source does not define at its top level, in the order the tests use them: a small model
     rewriting the stub keeps to the stub's names, and a test that cannot import fails whole.
-    Empty when either file does not parse or the source defines names dynamically."""
+    Empty when the source does not parse or defines names dynamically; a test that does not
+    parse, or never names the module, is passed over."""
     try:
-        source_tree, test_tree = ast.parse(source), ast.parse(test)
+        defined = _top_level_names(ast.parse(source))
     except (SyntaxError, ValueError):
         return []
-    defined = _top_level_names(source_tree)
     if defined is None:
         return []
     modules = module_names(source_path)
+    stems = {name.rsplit(".", 1)[-1] for name in modules}
+    wanted: list[str] = []
+    for test in tests:
+        if not any(stem in test for stem in stems):
+            continue  # cannot import it: not worth parsing
+        try:
+            wanted += _names_imported(ast.parse(test), modules)
+        except (SyntaxError, ValueError):
+            continue
+    return list(dict.fromkeys(name for name in wanted if name not in defined))
+
+
+def _names_imported(test_tree: ast.Module, modules: set[str]) -> list[str]:
+    """The names a test imports from any of `modules` or reads off them as attributes."""
     wanted: list[str] = []
     aliases: set[str] = set()
     for node in ast.walk(test_tree):
@@ -104,7 +118,7 @@ def missing_names(source_path: str, source: str, test: str) -> list[str]:
             and isinstance(node.value, ast.Name)
             and node.value.id in aliases
         ]
-    return list(dict.fromkeys(name for name in wanted if name not in defined))
+    return wanted
 
 
 def _top_level_names(tree: ast.Module) -> set[str] | None:

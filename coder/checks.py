@@ -177,6 +177,16 @@ def failing_count(runs: list[CheckRun]) -> int | None:
     return total
 
 
+def nothing_passes(runs: list[CheckRun]) -> bool:
+    """Whether every run failed with per-test results and not one test passed."""
+    return bool(runs) and all(
+        not run.passed
+        and run.tests is not None
+        and all(state != "passed" for state in run.tests.values())
+        for run in runs
+    )
+
+
 def describe_runs(runs: list[CheckRun]) -> str:
     """The checks' outcome as the model reads it: a verdict per command, failures in full."""
     if not runs:

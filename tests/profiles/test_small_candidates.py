@@ -90,6 +90,27 @@ def test_only_answers_that_make_fewer_tests_fail_reach_the_tree(
     assert HALF.strip() in server.received[4]["messages"][-1]["content"]
 
 
+NEAR_MISS = "def add(a, b):\n    return a + b + 1\n\n\ndef sub(a, b):\n    return a - b + 1\n"
+HALF_OTHER = "def add(a, b):\n    return b + a\n\n\ndef sub(a, b):\n    return b - a\n"
+
+
+def test_where_no_test_passes_a_tie_is_built_on_and_where_one_passes_it_is_not(
+    calc: Path, scripted_server: Any
+) -> None:
+    turns = [_answer(code) for code in (NEAR_MISS, HALF, HALF_OTHER, RIGHT)]
+    server = scripted_server(turns)
+    session, events = _session(calc, server, max_turns=5)
+
+    outcome = session.run("implement add and sub")
+
+    assert outcome.status == "passed"
+    # NEAR_MISS fails all 3, as the stub does: applied, so the next answer sees it to repair;
+    # HALF_OTHER fails 1, as HALF does, but HALF passes 2: held back
+    assert events.writes() == [NEAR_MISS, HALF, RIGHT]
+    assert "return a + b + 1" in server.received[1]["messages"][-1]["content"]
+    assert "return b - a" not in server.received[3]["messages"][-1]["content"]
+
+
 MANY_TESTS = """import pytest
 from calc import add, sub
 

@@ -10,7 +10,8 @@
 - a test file too long to show whole shown condensed (`spec`), and failures shown as the
   first failing tests' source beside their failure (`failures`);
 - candidates judged by the checks in the sandbox before they touch the tree (`candidates`):
-  only one that makes fewer tests fail is applied; a rejected one leaves the prompt as it
+  only one that makes fewer tests fail is applied (where no test passes, one that fails no
+  more: a stub's first implementation is built on); a rejected one leaves the prompt as it
   was, so the next is sampled from the cached prefix; the time budget decides how many fit,
   and a candidate whose checks run far longer than the tree's is cut off and rejected;
 - an answer no longer than two rewrites of the largest source file (`plan`): a longer one
@@ -23,7 +24,7 @@ import os
 from dataclasses import replace
 
 from coder import prompts
-from coder.checks import failing_count
+from coder.checks import failing_count, nothing_passes
 from coder.conversation import AssistantTurn, Conversation, ToolSpec, UserText
 from coder.errors import UsageError
 from coder.profiles.small.candidates import (
@@ -48,6 +49,7 @@ from coder.profiles.small.retry import (
     latest_retry,
     retry_text,
     retry_view,
+    same_code,
     written_paths,
 )
 from coder.proof import is_test_path
@@ -203,10 +205,23 @@ class SmallProfile:
         tree = self._tree_failing()
         if not all(run.passed for run in runs) and not better(verdict.failing, tree):
             files, verdict = self._narrowed(files, verdict)
-        if verdict.failing == 0 or better(verdict.failing, tree):
+        if verdict.failing == 0 or better(verdict.failing, tree) or self._builds_on(verdict, files):
             self._applied.append(verdict)
             return with_files(answer, files)
         return self._reject(answer, verdict)
+
+    def _builds_on(self, verdict: Verdict, files: dict[str, str]) -> bool:
+        """A candidate that ties a tree where no test passes (a stub to implement) is applied:
+        the next answer then repairs it from its own failures. Held back, a near miss (one
+        missing attribute) is lost, and every retry restarts from the stub's failures."""
+        runs = self.ctx.checks.final()
+        return (
+            runs is not None
+            and verdict.failing is not None
+            and verdict.failing == failing_count(runs)
+            and nothing_passes(runs)
+            and any(not same_code(path, text, self._current(path)) for path, text in files.items())
+        )
 
     def _reject(self, answer: AssistantTurn, verdict: Verdict) -> AssistantTurn:
         """The answer with its writes held back: the prompt stays as it was."""

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from coder import prompts
 from coder.checks import run_check
 from coder.profiles.small.context import repo_context
 from coder.profiles.small.failures import focused
-from coder.profiles.small.spec import condense, importing_tests, missing_names, source_of_test
+from coder.profiles.small.spec import (
+    condense,
+    importing_tests,
+    missing_names,
+    source_of_test,
+    stubbed,
+)
 from coder.workspace import Workspace
+from tests.profiles.conftest import small_profile
 
 MANY = "\n".join(
     f"    def test_add_{n}(self):\n        self.assertEqual(add({n}, 1), {n + 1})\n"
@@ -162,3 +170,64 @@ def test_a_failure_outside_any_test_is_shown_as_it_is(tmp_path: Path) -> None:
     text = focused([run], lambda path: (tmp_path / path).read_text())
 
     assert "SyntaxError" in text and len(text) < 2000
+
+
+STUBS = '''
+import abc
+
+NORTH = None
+
+
+class Robot:
+    def __init__(self, direction=NORTH):
+        pass
+
+    def move(self, steps):
+        """Move the robot."""
+
+    def turn(self):
+        ...
+
+    def name(self):
+        raise NotImplementedError("name")
+
+    def done(self):
+        return True
+
+    @abc.abstractmethod
+    def kind(self):
+        pass
+
+
+def helper():
+    raise NotImplementedError
+'''
+
+
+def test_stubbed_names_the_functions_left_to_implement_not_abstract_or_written_ones() -> None:
+    assert stubbed(STUBS) == [
+        "Robot.__init__",
+        "Robot.move",
+        "Robot.turn",
+        "Robot.name",
+        "helper",
+    ]
+    assert stubbed("def f(x):\n    if x:\n        pass\n    return x\n") == []
+    assert stubbed("def f(:\n") == []
+
+
+def test_a_stub_gets_the_implement_prompt_and_written_code_the_issue_prompt(tmp_path: Path) -> None:
+    def system_of(source: str, name: str) -> str:
+        repo = tmp_path / name
+        repo.mkdir()
+        (repo / "calc.py").write_text(source)
+        (repo / "test_calc.py").write_text("from calc import f\n\ndef test_f():\n    assert f()\n")
+        system, _ = small_profile(repo).head("make f return True", "pytest", [])
+        return system
+
+    assert system_of("def f():\n    pass\n", "stub").startswith(
+        prompts.render("system_implement", "small").rstrip()
+    )
+    assert system_of("def f():\n    return False\n", "bug").startswith(
+        prompts.render("system", "small").rstrip()
+    )

@@ -52,6 +52,7 @@ from coder.profiles.small.retry import (
     same_code,
     written_paths,
 )
+from coder.profiles.small.spec import stubbed
 from coder.proof import is_test_path
 from coder.protocols import Refusal, View
 from coder.results import CheckRun, Sampling
@@ -102,13 +103,17 @@ class SmallProfile:
         """Seconds of the slowest candidate check run that ended in time."""
 
     def head(self, task: str, checks: str, tools: list[ToolSpec]) -> tuple[str, UserText]:
-        """The short system prompt with its tool lines; the files, then the issue."""
+        """The short system prompt with its tool lines; the files, then the issue. Where a
+        source shown is a stub (functions left to implement), the prompt asks for the whole
+        implementation instead of the line that causes an issue."""
+        shown: dict[str, str] = {}
+        context = repo_context(self.ws, task, record=shown)
         if self.protocol == "json":
             system = render_json_system(tools)
         else:
-            system = prompts.render("system", "small").rstrip() + "\n\n" + render_tools(tools)
-        shown: dict[str, str] = {}
-        context = repo_context(self.ws, task, record=shown)
+            stubs = any(stubbed(text) for path, text in shown.items() if _is_source(path))
+            name = "system_implement" if stubs else "system"
+            system = prompts.render(name, "small").rstrip() + "\n\n" + render_tools(tools)
         issue = prompts.render("task", "small", task=task, checks=checks).strip()
         return system, UserText(context + "\n\n" + issue, data={"shown": shown})
 
@@ -369,3 +374,7 @@ class SmallProfile:
 
     def _current(self, path: str) -> str | None:
         return read_source(self.ws, path)
+
+
+def _is_source(path: str) -> bool:
+    return path.endswith(".py") and not is_test_path(path)

@@ -95,6 +95,49 @@ def missing_names(source_path: str, source: str, tests: Iterable[str]) -> list[s
     return list(dict.fromkeys(name for name in wanted if name not in defined))
 
 
+def stubbed(source: str) -> list[str]:
+    """The functions and methods of a source file left to implement, by qualified name: a
+    body of only a docstring, `pass`, `...` or `raise NotImplementedError` (abstract methods
+    aside). Empty when the source does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    found: list[str] = []
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, ast.ClassDef):
+                visit(node.body, f"{prefix}{node.name}.")
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if _is_stub(node):
+                    found.append(prefix + node.name)
+
+    visit(tree.body, "")
+    return found
+
+
+def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    if any("abstract" in ast.unparse(decorator) for decorator in node.decorator_list):
+        return False
+    body = node.body
+    if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring (or a lone `...`)
+    if not body:
+        return True
+    if len(body) > 1:
+        return False
+    only = body[0]
+    if isinstance(only, ast.Pass):
+        return True
+    if isinstance(only, ast.Expr) and isinstance(only.value, ast.Constant):
+        return only.value.value is Ellipsis
+    if isinstance(only, ast.Raise) and only.exc is not None:
+        raised = only.exc.func if isinstance(only.exc, ast.Call) else only.exc
+        return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
+    return False
+
+
 def _names_imported(test_tree: ast.Module, modules: set[str]) -> list[str]:
     """The names a test imports from any of `modules` or reads off them as attributes."""
     wanted: list[str] = []

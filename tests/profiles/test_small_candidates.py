@@ -111,6 +111,20 @@ def test_where_no_test_passes_a_tie_is_built_on_and_where_one_passes_it_is_not(
     assert "return b - a" not in server.received[3]["messages"][-1]["content"]
 
 
+def test_in_a_bug_fix_where_no_test_passes_a_tie_is_held_back(
+    calc: Path, scripted_server: Any
+) -> None:
+    (calc / "calc.py").write_text(WORSE)  # written code, no stub: every test fails
+    git(calc, "commit", "-qam", "a bug")
+    server = scripted_server([_answer(NEAR_MISS), _answer(RIGHT)])
+    session, events = _session(calc, server, max_turns=3)
+
+    outcome = session.run("add and sub are wrong")
+
+    assert outcome.status == "passed"
+    assert events.writes() == [RIGHT]
+
+
 MANY_TESTS = """import pytest
 from calc import add, sub
 

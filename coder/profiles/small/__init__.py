@@ -10,8 +10,8 @@
 - a test file too long to show whole shown condensed (`spec`), and failures shown as the
   first failing tests' source beside their failure (`failures`);
 - candidates judged by the checks in the sandbox before they touch the tree (`candidates`):
-  only one that makes fewer tests fail is applied (where no test passes, one that fails no
-  more: a stub's first implementation is built on); a rejected one leaves the prompt as it
+  only one that makes fewer tests fail is applied (in a stub where no test passes, one that
+  fails no more: a first implementation is built on); a rejected one leaves the prompt as it
   was, so the next is sampled from the cached prefix; the time budget decides how many fit,
   and a candidate whose checks run far longer than the tree's is cut off and rejected;
 - an answer no longer than two rewrites of the largest source file (`plan`): a longer one
@@ -111,8 +111,7 @@ class SmallProfile:
         if self.protocol == "json":
             system = render_json_system(tools)
         else:
-            stubs = any(stubbed(text) for path, text in shown.items() if _is_source(path))
-            name = "system_implement" if stubs else "system"
+            name = "system_implement" if _has_stubs(shown) else "system"
             system = prompts.render(name, "small").rstrip() + "\n\n" + render_tools(tools)
         issue = prompts.render("task", "small", task=task, checks=checks).strip()
         return system, UserText(context + "\n\n" + issue, data={"shown": shown})
@@ -210,18 +209,26 @@ class SmallProfile:
         tree = self._tree_failing()
         if not all(run.passed for run in runs) and not better(verdict.failing, tree):
             files, verdict = self._narrowed(files, verdict)
-        if verdict.failing == 0 or better(verdict.failing, tree) or self._builds_on(verdict, files):
+        if (
+            verdict.failing == 0
+            or better(verdict.failing, tree)
+            or self._builds_on(verdict, files, conversation)
+        ):
             self._applied.append(verdict)
             return with_files(answer, files)
         return self._reject(answer, verdict)
 
-    def _builds_on(self, verdict: Verdict, files: dict[str, str]) -> bool:
-        """A candidate that ties a tree where no test passes (a stub to implement) is applied:
+    def _builds_on(
+        self, verdict: Verdict, files: dict[str, str], conversation: Conversation
+    ) -> bool:
+        """A candidate that ties a stub to implement, where no test passes yet, is applied:
         the next answer then repairs it from its own failures. Held back, a near miss (one
-        missing attribute) is lost, and every retry restarts from the stub's failures."""
+        missing attribute) is lost, and every retry restarts from the stub's failures. (A
+        bug fix keeps its ties held back: there the checks of a fresh answer decide.)"""
         runs = self.ctx.checks.final()
         return (
-            runs is not None
+            self._implementing(conversation)
+            and runs is not None
             and verdict.failing is not None
             and verdict.failing == failing_count(runs)
             and nothing_passes(runs)
@@ -358,6 +365,10 @@ class SmallProfile:
         note = f"Took back your change at {where}: the tests fail less without it."
         return note, self.ctx.checks.run()
 
+    def _implementing(self, conversation: Conversation) -> bool:
+        """Whether a source shown with the issue has functions left to implement."""
+        return _has_stubs(self._shown(conversation))
+
     def _shown(self, conversation: Conversation) -> dict[str, str]:
         task = conversation.task
         data = task.data if task is not None and task.data else {}
@@ -376,5 +387,10 @@ class SmallProfile:
         return read_source(self.ws, path)
 
 
-def _is_source(path: str) -> bool:
-    return path.endswith(".py") and not is_test_path(path)
+def _has_stubs(files: dict[str, str]) -> bool:
+    """Whether a Python source (not a test) among `files` has functions left to implement."""
+    return any(
+        stubbed(text)
+        for path, text in files.items()
+        if path.endswith(".py") and not is_test_path(path)
+    )

@@ -155,11 +155,17 @@ class RunReport:
             f"{len(self.files)} file(s) changed (+{added} −{removed})",
         ]
         if self.proof.per_test:
-            parts.append(
-                f"red→green {len(self.proof.red_to_green)}, "
-                f"regressions {len(self.proof.regressions)}, "
-                f"still failing {len(self.proof.still_failing)}"
+            proof = self.proof
+            counts = (
+                f"red→green {len(proof.red_to_green)}, regressions {len(proof.regressions)}, "
+                f"still failing {len(proof.still_failing)}"
             )
+            if proof.new_passing or proof.new_failing:  # e.g. the start could not collect them
+                counts += (
+                    f", not run at the start: {len(proof.new_passing)} pass, "
+                    f"{len(proof.new_failing)} fail"
+                )
+            parts.append(counts)
         if self.tests_edited:
             verdict = _verdict(self.original_tests)
             parts.append(f"tests edited: {', '.join(self.tests_edited)} ({verdict})")

@@ -239,3 +239,29 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_the_run(
         assert proc.returncode == 2 and proc.stdout == ""
         assert proc.stderr.count("\n") == 1 and "--report" in proc.stderr
     assert server.received == []  # no model call was made
+
+
+def test_the_one_line_report_counts_tests_the_start_could_not_run() -> None:
+    """A stub whose tests could not even be collected at the start: its tests failing at the
+    end are not 'still failing 0' but counted as not run at the start."""
+    from coder.proof import compare
+    from coder.report import RunReport
+
+    after = {"t.test_a": "passed", "t.test_b": "failed", "t.test_c": "failed"}
+    report = RunReport(
+        outcome="budget_exhausted",
+        exit_code=1,
+        summary="",
+        turns=3,
+        model="m",
+        profile="small",
+        seconds=12.0,
+        files=[],
+        diff="",
+        checks=[],
+        proof=compare({}, after),
+        tokens={"prompt": 10, "cached": 0, "completion": 5, "reasoning": 0},
+        sandbox={"mode": "workspace-write", "backend": "bubblewrap"},
+    )
+    line = report.one_line()
+    assert "still failing 0, not run at the start: 1 pass, 2 fail" in line

@@ -282,11 +282,13 @@ def test_an_answer_rewriting_the_tests_keeps_only_its_source_writes() -> None:
 
 
 def test_a_retry_starts_with_the_code_block_of_the_only_source_file(tmp_path: Path) -> None:
-    def samplings(*sources: str) -> tuple[Sampling, Sampling]:
-        repo = tmp_path / "-".join(sources)
-        repo.mkdir()
+    def samplings(
+        *sources: str, code: str = "def f():\n    return False\n"
+    ) -> tuple[Sampling, Sampling]:
+        repo = tmp_path / "-".join(sources) / code[-8:].strip()
+        repo.mkdir(parents=True)
         for name in sources:
-            (repo / name).write_text("def f():\n    pass\n")
+            (repo / name).write_text(code)
         (repo / "test_f.py").write_text("from calc import f\n\ndef test_f():\n    assert f()\n")
         profile = small_profile(repo)
         conversation = Conversation()
@@ -309,3 +311,7 @@ def test_a_retry_starts_with_the_code_block_of_the_only_source_file(tmp_path: Pa
     first, retry = samplings("calc.py", "util.py")
     assert retry.prefix == ""  # several: any of them may need the fix
     assert not any("```\n" in stop for stop in (*first.stop, *retry.stop))  # nor end at one
+    first, retry = samplings("calc.py", code="def f():\n    pass\n")
+    # a stub's first answer starts in its block too (left free, it copied the test file)
+    assert first.prefix == retry.prefix == "calc.py\n```python\n"
+    assert "\n```\n" in first.stop and "\n```\n\n" not in first.stop

@@ -122,17 +122,24 @@ class SmallProfile:
         answer from the spec (a small model shown code copies it, however hot)."""
         answers = sum(1 for item in conversation.turns if isinstance(item, AssistantTurn))
         target = self._target(conversation)
+        # A retry, or the first answer to a stub, starts inside the target's code block: a
+        # stub's first answer left free copied the test file in 5 of 15 exercises.
+        prefix = (
+            f"{target}\n```python\n"
+            if target and (answers or self._implementing(conversation))
+            else ""
+        )
         # One file to rewrite: its code block closed, the answer is done (what follows is
-        # prose or the same code again, ~90 tokens of a first answer, 8 s on a CPU). The
+        # prose or the same code again, ~90 tokens of a first answer, 8 s on a CPU). A free
         # first answer opens its own block, so its stop also wants the blank line after.
-        closed = (CLOSED_BLOCK if answers else CLOSED_BLOCK + "\n",) if target else ()
+        closed = (CLOSED_BLOCK if prefix else CLOSED_BLOCK + "\n",) if target else ()
         stop = ("<tool_response>", *closed, *self._test_stops())[:MAX_STOPS]
         max_tokens = answer_cap(self._sources(conversation).values())
         if answers:
             checks = sum(run.seconds for run in self.ctx.checks.last or [])
             max_tokens = min(max_tokens, self.plan.max_tokens(self.ctx.time_left(), checks))
         if answers == 0:
-            sampling = Sampling(0.0, top_k=1, max_tokens=max_tokens, stop=stop)
+            sampling = Sampling(0.0, top_k=1, max_tokens=max_tokens, stop=stop, prefix=prefix)
         else:
             temperature = RETRY_TEMPERATURES[(answers - 1) % len(RETRY_TEMPERATURES)]
             sampling = Sampling(
@@ -141,7 +148,7 @@ class SmallProfile:
                 seed=answers,
                 max_tokens=max_tokens,
                 stop=stop,
-                prefix=f"{target}\n```python\n" if target else "",
+                prefix=prefix,
             )
         self.plan.asked()
         shown = retry_view(conversation)

@@ -159,6 +159,14 @@ class CoderApp(App[int]):
         assert isinstance(screen, MainScreen)
         return screen
 
+    def _drawable_screen(self) -> MainScreen | None:
+        """The main screen while its widgets stand; None once the app shuts down, when
+        messages still queued (an agent's last event) arrive after the widgets are gone."""
+        if not self.screen_stack or self._exit:
+            return None
+        screen = self.main_screen
+        return screen if screen.standing() else None
+
     @property
     def current_model(self) -> str:
         """The model the next turn uses."""
@@ -334,9 +342,9 @@ class CoderApp(App[int]):
     # ---- agent events ------------------------------------------------------------------
 
     async def _drain_stream(self) -> None:
-        if not self.screen_stack:
+        screen = self._drawable_screen()
+        if screen is None:
             return  # shutting down: nothing left to draw on
-        screen = self.main_screen
         fragments = self.sink.fragments
         if fragments > self._fragments_seen:
             screen.status.streamed(fragments - self._fragments_seen)
@@ -379,8 +387,9 @@ class CoderApp(App[int]):
     @on(AgentEvent)
     async def _agent_event(self, message: AgentEvent) -> None:
         await self._drain_stream()  # the event itself is drawn there, in its place
-        if isinstance(message.event, Finished) and self.screen_stack:
-            self.main_screen.status.state = "idle"
+        screen = self._drawable_screen()
+        if isinstance(message.event, Finished) and screen is not None:
+            screen.status.state = "idle"
 
     # ---- input -------------------------------------------------------------------------
 
@@ -448,22 +457,24 @@ class CoderApp(App[int]):
             await self._show_reply(command.handler(self, arg))
 
     async def _show_reply(self, reply: commands.Reply) -> None:
-        if not self.screen_stack or self._exit:
+        screen = self._drawable_screen()
+        if screen is None:
             return
         if reply.clear:
-            await self.main_screen.transcript.clear()
-        await self.main_screen.show_reply(reply.title, reply.body, reply.kind)
+            await screen.transcript.clear()
+        await screen.show_reply(reply.title, reply.body, reply.kind)
 
     @on(Worker.StateChanged)
     async def _worker_changed(self, message: Worker.StateChanged) -> None:
         worker, state = message.worker, message.state
         if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return
-        if not self.screen_stack or self._exit:
+        screen = self._drawable_screen()
+        if screen is None:
             return  # shutting down: nothing left to draw on
         if worker.group == "agent":
             self.agent_running = False
-            self.main_screen.status.state = "idle"
+            screen.status.state = "idle"
         if state == WorkerState.ERROR:
             error = worker.error
             text = str(error)
@@ -471,7 +482,7 @@ class CoderApp(App[int]):
                 text = f"{type(error).__name__}: {error}"
             elif text == weights.INSTALL_HINT:
                 text += " or type /install"
-            await self.main_screen.transcript.add_notice(f"error: {text}", "warning")
+            await screen.transcript.add_notice(f"error: {text}", "warning")
         elif state == WorkerState.SUCCESS and worker.group == "command":
             reply = worker.result
             assert isinstance(reply, commands.Reply)

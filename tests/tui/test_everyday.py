@@ -15,9 +15,10 @@ import pytest
 from textual import events
 from textual.content import Content
 
-from coder.events import AssistantDelta, AssistantMessage
+from coder.events import AssistantDelta, AssistantMessage, Finished
 from coder.tui import make_app
 from coder.tui.app import STREAM_BATCH_S
+from coder.tui.bridge import AgentEvent
 from coder.tui.screens.review import ReviewScreen
 from tests.tui.conftest import sent_to_model, settings_for, wait_for
 from tests.tui.scripts import FINISH, FIX_BOTH, call, turn, two_hunk_fix, whole_fix
@@ -292,3 +293,14 @@ async def test_streamed_text_is_drawn_once_and_in_order(stats_repo: Path) -> Non
         await pilot.pause(STREAM_BATCH_S * 3)
         shown = [w.text for w in app.main_screen.query("AssistantText")]
     assert [t.strip() for t in shown] == messages
+
+
+async def test_an_agent_event_queued_behind_shutdown_is_dropped(stats_repo: Path) -> None:
+    # A run's last event can still be queued when the app shuts down and removes its
+    # widgets first (seen once in CI: NoMatches for StatusBar ended the test in error).
+    app = make_app(settings_for(stats_repo, "http://127.0.0.1:9/v1"))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.main_screen.status.remove()
+        app.post_message(AgentEvent(Finished("passed", 0, "done", 1)))
+        await pilot.pause()
+        assert not app.main_screen.standing()

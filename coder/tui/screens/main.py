@@ -156,6 +156,10 @@ class MainScreen(Screen[None]):
         """The transcript as plain text."""
         return self.transcript.plain_text()
 
+    def standing(self) -> bool:
+        """Whether the widgets are mounted (they are removed before queued messages end)."""
+        return bool(self.query(StatusBar)) and bool(self.query(Transcript))
+
     @property
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)

@@ -90,6 +90,22 @@ def test_only_answers_that_make_fewer_tests_fail_reach_the_tree(
     assert HALF.strip() in server.received[4]["messages"][-1]["content"]
 
 
+def test_after_a_retry_message_drew_a_repeat_the_answers_come_from_the_head(
+    calc: Path, scripted_server: Any
+) -> None:
+    turns = [_answer(code) for code in (HALF, HALF, WORSE, WORSE.replace("a * b", "b"), RIGHT)]
+    server = scripted_server(turns)
+    session, events = _session(calc, server, max_turns=6)
+
+    outcome = session.run("implement add and sub")
+
+    assert outcome.status == "passed" and events.writes() == [HALF, RIGHT]
+    head, retry = server.received[0]["messages"], server.received[1]["messages"]
+    assert HALF.strip() in retry[-1]["content"]  # the retry message shows the code ...
+    # ... and its answer copied it: from then on the head alone, not the retry message again
+    assert [r["messages"] for r in server.received[2:]] == [head, head, head]
+
+
 NEAR_MISS = "def add(a, b):\n    return a + b + 1\n\n\ndef sub(a, b):\n    return a - b + 1\n"
 HALF_OTHER = "def add(a, b):\n    return b + a\n\n\ndef sub(a, b):\n    return b - a\n"
 
@@ -307,7 +323,8 @@ def test_a_retry_starts_with_the_code_block_of_the_only_source_file(tmp_path: Pa
     # the one file's block closed, the answer ends (the first answer's block is its own)
     assert "\n```\n\n" in first.stop and "\n```\n" not in first.stop
     assert "\n```\n" in retry.stop
-    assert "test_f.py\n```" in retry.stop and len(retry.stop) <= 4  # OpenAI's limit
+    assert "test_f.py\n```" in first.stop and len(retry.stop) <= 4  # OpenAI's limit
+    assert "from calc import" in retry.stop  # inside calc.py's block: its test's import
     first, retry = samplings("calc.py", "util.py")
     assert retry.prefix == ""  # several: any of them may need the fix
     assert not any("```\n" in stop for stop in (*first.stop, *retry.stop))  # nor end at one

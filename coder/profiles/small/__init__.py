@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from pathlib import Path
 
 from coder import prompts
 from coder.checks import failing_count, nothing_passes
@@ -99,6 +100,10 @@ class SmallProfile:
         self.plan = TimePlan()
         self._fresh = False
         """The next answer is sampled from the head alone (the last one repeated code)."""
+        self._viewed_retry: str | None = None
+        """The retry message the latest answer was shown (None: the head alone)."""
+        self._stale_retry: str | None = None
+        """A retry message whose answer repeated code: until the next, the head alone."""
         self._slowest_check = 0.0
         """Seconds of the slowest candidate check run that ended in time."""
 
@@ -119,7 +124,8 @@ class SmallProfile:
     def view(self, conversation: Conversation) -> View:
         """The head and the latest retry message; greedy first, then hotter and reseeded.
         After a candidate with the same code as one judged before, the head alone: a fresh
-        answer from the spec (a small model shown code copies it, however hot)."""
+        answer from the spec (a small model shown code copies it, however hot); after one
+        shown a retry message, the head alone until the next retry message."""
         answers = sum(1 for item in conversation.turns if isinstance(item, AssistantTurn))
         target = self._target(conversation)
         # A retry, or the first answer to a stub, starts inside the target's code block: a
@@ -133,7 +139,8 @@ class SmallProfile:
         # prose or the same code again, ~90 tokens of a first answer, 8 s on a CPU). A free
         # first answer opens its own block, so its stop also wants the blank line after.
         closed = (CLOSED_BLOCK if prefix else CLOSED_BLOCK + "\n",) if target else ()
-        stop = ("<tool_response>", *closed, *self._test_stops())[:MAX_STOPS]
+        copying = self._copy_stops(target if prefix else None)
+        stop = ("<tool_response>", *closed, *copying)[:MAX_STOPS]
         max_tokens = answer_cap(self._sources(conversation).values())
         if answers:
             checks = sum(run.seconds for run in self.ctx.checks.last or [])
@@ -152,8 +159,12 @@ class SmallProfile:
             )
         self.plan.asked()
         shown = retry_view(conversation)
-        if self._fresh:
+        retry = latest_retry(conversation)
+        self._viewed_retry = retry.text if retry is not None else None
+        stale = self._stale_retry is not None and self._viewed_retry == self._stale_retry
+        if self._fresh or stale:
             shown = replace(conversation, turns=[])
+            self._viewed_retry = None
         return View(shown, sampling, native_tools=False)
 
     def _check_limit(self) -> float | None:
@@ -177,9 +188,14 @@ class SmallProfile:
         names = shown | written
         return next(iter(names)) if len(names) == 1 and next(iter(names)).endswith(".py") else None
 
-    def _test_stops(self) -> tuple[str, ...]:
-        """Stop sequences that end an answer the moment it starts writing a test file (the
-        model is told never to; a copied test file costs a minute of CPU)."""
+    def _copy_stops(self, block: str | None) -> tuple[str, ...]:
+        """Stop sequences that end an answer the moment it starts copying a test file (the
+        model is told never to write one; a copied test file costs a minute of CPU). Inside
+        the code block of `block`, the source importing itself, as only its tests do (a
+        free answer writes the test file's path line first)."""
+        if block is not None:
+            module = Path(block).stem
+            return (f"from {module} import", f"import {module}\n")
         tests = [name for name in repo_files(self.ws) if is_test_path(name)]
         if len(tests) != 1:  # the API takes 4 stop sequences: for the one test file only
             return ()
@@ -246,6 +262,10 @@ class SmallProfile:
         """The answer with its writes held back: the prompt stays as it was."""
         self._rejected = verdict
         self._fresh = verdict.repeated  # the same code again: next, a fresh answer
+        if verdict.repeated and self._viewed_retry is not None:
+            # Shown its retry message again, the model copies the code it reads there (half
+            # the retry answers did): the head alone until a new retry message is written.
+            self._stale_retry = self._viewed_retry
         return AssistantTurn(answer.text, (), answer.usage, calls_in_text=True)
 
     def _narrowed(self, files: dict[str, str], verdict: Verdict) -> tuple[dict[str, str], Verdict]:

@@ -325,9 +325,12 @@ def test_a_retry_starts_with_the_code_block_of_the_only_source_file(tmp_path: Pa
     assert "\n```\n" in retry.stop
     assert "test_f.py\n```" in first.stop and len(retry.stop) <= 4  # OpenAI's limit
     assert "from calc import" in retry.stop  # inside calc.py's block: its test's import
+    assert "unittest" in retry.stop
     first, retry = samplings("calc.py", "util.py")
     assert retry.prefix == ""  # several: any of them may need the fix
     assert not any("```\n" in stop for stop in (*first.stop, *retry.stop))  # nor end at one
+    first, retry = samplings("calc.py", code="import unittest\n\ndef f():\n    return 0\n")
+    assert "unittest" not in retry.stop  # what the source holds never stops its rewrite
     first, retry = samplings("calc.py", code="def f():\n    pass\n")
     # a stub's first answer starts in its block too (left free, it copied the test file)
     assert first.prefix == retry.prefix == "calc.py\n```python\n"

@@ -138,9 +138,12 @@ class SmallProfile:
         # One file to rewrite: its code block closed, the answer is done (what follows is
         # prose or the same code again, ~90 tokens of a first answer, 8 s on a CPU). A free
         # first answer opens its own block, so its stop also wants the blank line after.
-        closed = (CLOSED_BLOCK if prefix else CLOSED_BLOCK + "\n",) if target else ()
-        copying = self._copy_stops(target if prefix else None)
-        stop = ("<tool_response>", *closed, *copying)[:MAX_STOPS]
+        if prefix and target:  # inside the block no tool call starts before the block closes
+            stop = (CLOSED_BLOCK, *self._copy_stops(target))
+        else:
+            closed = (CLOSED_BLOCK + "\n",) if target else ()
+            stop = ("<tool_response>", *closed, *self._test_stops())
+        stop = stop[:MAX_STOPS]
         max_tokens = answer_cap(self._sources(conversation).values())
         if answers:
             checks = sum(run.seconds for run in self.ctx.checks.last or [])
@@ -188,14 +191,17 @@ class SmallProfile:
         names = shown | written
         return next(iter(names)) if len(names) == 1 and next(iter(names)).endswith(".py") else None
 
-    def _copy_stops(self, block: str | None) -> tuple[str, ...]:
-        """Stop sequences that end an answer the moment it starts copying a test file (the
-        model is told never to write one; a copied test file costs a minute of CPU). Inside
-        the code block of `block`, the source importing itself, as only its tests do (a
-        free answer writes the test file's path line first)."""
-        if block is not None:
-            module = Path(block).stem
-            return (f"from {module} import", f"import {module}\n")
+    def _copy_stops(self, path: str) -> tuple[str, ...]:
+        """Stop sequences that end an answer inside the code block of `path` the moment it
+        starts copying a test file (its import of the module, or `unittest`), unless the
+        source itself holds them. A copied test file costs a minute of CPU."""
+        source = self._current(path) or ""
+        marks = (f"from {Path(path).stem} import", "unittest")
+        return tuple(mark for mark in marks if mark not in source)
+
+    def _test_stops(self) -> tuple[str, ...]:
+        """Stop sequences that end a free answer the moment it starts writing a test file
+        (the model is told never to; a copied test file costs a minute of CPU)."""
         tests = [name for name in repo_files(self.ws) if is_test_path(name)]
         if len(tests) != 1:  # the API takes 4 stop sequences: for the one test file only
             return ()

@@ -221,7 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exercism", type=Path, help="a checkout or git dir of exercism/python")
     parser.add_argument("--only", nargs="*", default=[], metavar="NAME")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per exercise")
-    parser.add_argument("--max-turns", type=int, default=30, help="the time limit binds first")
+    parser.add_argument(
+        "--max-turns",
+        type=int,
+        default=100,
+        help="high enough that the time limit binds first (30 ended runs at 185 s)",
+    )
     parser.add_argument(
         "--variant", type=_variant, action="append", default=[], metavar="LABEL=CHECKOUT"
     )

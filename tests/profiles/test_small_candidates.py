@@ -335,3 +335,21 @@ def test_a_retry_starts_with_the_code_block_of_the_only_source_file(tmp_path: Pa
     # a stub's first answer starts in its block too (left free, it copied the test file)
     assert first.prefix == retry.prefix == "calc.py\n```python\n"
     assert "\n```\n" in first.stop and "\n```\n\n" not in first.stop
+
+
+def test_seeds_never_come_round_again_when_old_turns_are_dropped(tmp_path: Path) -> None:
+    (tmp_path / "calc.py").write_text("def f():\n    return False\n")
+    (tmp_path / "test_f.py").write_text("from calc import f\n\ndef test_f():\n    assert f()\n")
+    profile = small_profile(tmp_path)
+    conversation = Conversation()
+    conversation.set_section("task", profile.head("make f return True", "pytest", [])[1])
+    seeds = []
+    for answer in range(8):
+        sampling = profile.view(conversation).sampling
+        assert sampling is not None
+        seeds.append(sampling.seed)
+        conversation.append(AssistantTurn(f"answer {answer}"))
+        conversation.append(UserText(f"retry {answer}", kind="retry"))
+        if answer == 4:
+            conversation.drop_old_turns(1, "where the work stands")  # as the agent compacts
+    assert len(set(seeds[1:])) == 7  # the first answer is greedy; no later seed repeats

@@ -106,6 +106,9 @@ class SmallProfile:
         """A retry message whose answer repeated code: until the next, the head alone."""
         self._slowest_check = 0.0
         """Seconds of the slowest candidate check run that ended in time."""
+        self._asked = -1
+        """Answers asked for before the latest (at least those in the conversation): the
+        latest's sampling seed."""
 
     def head(self, task: str, checks: str, tools: list[ToolSpec]) -> tuple[str, UserText]:
         """The short system prompt with its tool lines; the files, then the issue. Where a
@@ -148,14 +151,18 @@ class SmallProfile:
         if answers:
             checks = sum(run.seconds for run in self.ctx.checks.last or [])
             max_tokens = min(max_tokens, self.plan.max_tokens(self.ctx.time_left(), checks))
+        # Counted here, not from the conversation: dropping old turns to fit the context
+        # lowers its count, and the seeds then came round again (bottle-song sampled the
+        # same three answers seven times over).
+        self._asked = max(self._asked + 1, answers)
         if answers == 0:
             sampling = Sampling(0.0, top_k=1, max_tokens=max_tokens, stop=stop, prefix=prefix)
         else:
-            temperature = RETRY_TEMPERATURES[(answers - 1) % len(RETRY_TEMPERATURES)]
+            temperature = RETRY_TEMPERATURES[(self._asked - 1) % len(RETRY_TEMPERATURES)]
             sampling = Sampling(
                 temperature,
                 top_k=40,
-                seed=answers,
+                seed=self._asked,
                 max_tokens=max_tokens,
                 stop=stop,
                 prefix=prefix,

@@ -4,7 +4,8 @@
 - whole-file edits as code blocks after a path line, read from the answer by `protocol`;
   an answer with code ends with `finish`, so the checks run after every edit;
 - after a dead end, one retry message instead of the failed answer (`retry`), sampled
-  hotter; a worse attempt is put back to the best one;
+  hotter; a worse attempt is put back to the best one; after a retry message drew a repeat
+  of known code, the head alone until the next retry message;
 - a refused `finish` narrowed first (`narrow`): hunks whose take-back makes fewer tests
   fail are dropped by the checks, not by another model turn;
 - a test file too long to show whole shown condensed (`spec`), and failures shown as the

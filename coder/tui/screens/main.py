@@ -157,8 +157,10 @@ class MainScreen(Screen[None]):
         return self.transcript.plain_text()
 
     def standing(self) -> bool:
-        """Whether the widgets are mounted (they are removed before queued messages end)."""
-        return bool(self.query(StatusBar)) and bool(self.query(Transcript))
+        """Whether the widgets are mounted (they are removed before queued messages end).
+        Called at every stream drain: only the screen's own children are looked at, not
+        the transcript's many blocks."""
+        return bool(self.query_children(StatusBar)) and bool(self.query_children(Transcript))
 
     @property
     def status(self) -> StatusBar:

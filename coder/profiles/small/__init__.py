@@ -108,8 +108,8 @@ class SmallProfile:
         self._slowest_check = 0.0
         """Seconds of the slowest candidate check run that ended in time."""
         self._asked = -1
-        """Answers asked for before the latest (at least those in the conversation): the
-        latest's sampling seed."""
+        """The number of the answer asked for last, counting every answer asked for (never
+        fewer than the conversation holds): its sampling seed."""
 
     def head(self, task: str, checks: str, tools: list[ToolSpec]) -> tuple[str, UserText]:
         """The short system prompt with its tool lines; the files, then the issue. Where a

@@ -90,20 +90,23 @@ def test_only_answers_that_make_fewer_tests_fail_reach_the_tree(
     assert HALF.strip() in server.received[4]["messages"][-1]["content"]
 
 
-def test_after_a_retry_message_drew_a_repeat_the_answers_come_from_the_head(
+def test_after_a_retry_message_drew_a_repeat_the_answers_come_from_the_head_until_the_next(
     calc: Path, scripted_server: Any
 ) -> None:
-    turns = [_answer(code) for code in (HALF, HALF, WORSE, WORSE.replace("a * b", "b"), RIGHT)]
+    one = "def add(a, b):\n    return 5\n\n\ndef sub(a, b):\n    pass\n"  # passes test_add
+    turns = [_answer(code) for code in (one, one, WORSE, WORSE.replace("a * b", "b"), HALF, RIGHT)]
     server = scripted_server(turns)
-    session, events = _session(calc, server, max_turns=6)
+    session, events = _session(calc, server, max_turns=7)
 
     outcome = session.run("implement add and sub")
 
-    assert outcome.status == "passed" and events.writes() == [HALF, RIGHT]
+    assert outcome.status == "passed" and events.writes() == [one, HALF, RIGHT]
     head, retry = server.received[0]["messages"], server.received[1]["messages"]
-    assert HALF.strip() in retry[-1]["content"]  # the retry message shows the code ...
+    assert one.strip() in retry[-1]["content"]  # the retry message shows the code ...
     # ... and its answer copied it: from then on the head alone, not the retry message again
-    assert [r["messages"] for r in server.received[2:]] == [head, head, head]
+    assert [r["messages"] for r in server.received[2:5]] == [head, head, head]
+    # until HALF, applied, makes the next retry message: the answer after it is shown that
+    assert HALF.strip() in server.received[5]["messages"][-1]["content"]
 
 
 NEAR_MISS = "def add(a, b):\n    return a + b + 1\n\n\ndef sub(a, b):\n    return a - b + 1\n"

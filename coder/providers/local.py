@@ -3,7 +3,8 @@
 Owns the local wire format only: a ChatML prompt built append-only from the conversation
 it is given (so llama.cpp reuses the KV cache of the unchanged prefix every turn; the exact
 tokens of each generated turn are kept so the next prompt matches them), generation with
-the sampling and length asked for, stop texts, an answer that falls into a loop cut
+the sampling and length asked for (what the answer copies from the context is drafted and
+checked in batches: `coder.providers.lookup`), stop texts, an answer that falls into a loop cut
 after its first copy, and `<tool_call>` JSON for the tools declared to it
 (listed in the system message, Qwen's way). What the model is shown and how its code
 blocks become edits belong to the small profile (`coder.profiles.small`).
@@ -34,6 +35,8 @@ from coder.conversation import (
     UserText,
 )
 from coder.errors import ContextOverflow, ProviderError, UsageError
+from coder.providers.lookup import DraftCounts
+from coder.providers.lookup import generate as generate_with_lookup
 from coder.providers.weights import require_model_path
 from coder.results import ModelInfo, Sampling
 from coder.text_tool_calls import parse_tool_calls
@@ -145,7 +148,10 @@ class LocalProvider:
         started = time.monotonic()
         if sampling.prefix:
             on_delta(sampling.prefix)
-        tokens, text, first_token_at = self._generate(llm, prompt, budget, on_delta, sampling)
+        counts = DraftCounts()
+        tokens, text, first_token_at = self._generate(
+            llm, prompt, budget, on_delta, sampling, counts
+        )
         generated = len(tokens)
         if sampling.prefix:
             tokens = self._segment(sampling.prefix, special=False) + tokens
@@ -153,12 +159,15 @@ class LocalProvider:
         done = time.monotonic()
         prefill_s = (first_token_at or done) - started
         log.info(
-            "prefilled %d, reused %d tokens (%.1f s); generated %d tokens (%.1f s)",
+            "prefilled %d, reused %d tokens (%.1f s); generated %d tokens (%.1f s), "
+            "%d of %d drafted from the context kept",
             len(prompt) - reused,
             reused,
             prefill_s,
             generated,
             done - (first_token_at or done),
+            counts.kept,
+            counts.drafted,
         )
         usage = TokenUsage(len(prompt), generated, reused)
         calls = parse_tool_calls(text, [spec.name for spec in tools]) if tools else []
@@ -241,6 +250,7 @@ class LocalProvider:
         budget: int,
         on_delta: Callable[[str], None],
         sampling: Sampling,
+        counts: DraftCounts,
     ) -> tuple[list[int], str, float | None]:
         """Sample until end of turn, a stop text or the budget; returns (tokens, text, t0)."""
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -260,9 +270,9 @@ class LocalProvider:
             }
         if sampling.seed is not None:
             llm.set_seed(sampling.seed)
-        penalty = sampling.repeat_penalty
+        options["repeat_penalty"] = sampling.repeat_penalty
         stops = (*_STOP_TEXT, *sampling.stop)
-        for token in llm.generate(prompt, repeat_penalty=penalty, reset=True, **options):
+        for token in generate_with_lookup(llm, prompt, options, counts):
             if first_at is None:
                 first_at = time.monotonic()
             if token in self._eos:

@@ -193,6 +193,29 @@ def test_a_candidate_whose_checks_never_end_is_cut_off_and_rejected(
     assert "[check timed out after" in cut.output
 
 
+def test_a_slow_candidate_that_ends_does_not_raise_the_cut_off_of_the_next(
+    calc: Path, scripted_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(small, "CANDIDATE_MIN_LIMIT_S", 6.0)  # the test's baseline is fast
+    slow = "import time\n\n\ndef add(a, b):\n    pass\n\n\ndef sub(a, b):\n    time.sleep(3)\n"
+    hangs = "def add(a, b):\n    while True:\n        pass\n\n\ndef sub(a, b):\n    pass\n"
+    server = scripted_server([_answer(slow), _answer(hangs), _answer(RIGHT)])
+    session, events = _session(calc, server, max_turns=4, time_budget_s=300)
+    started = time.monotonic()
+
+    outcome = session.run("implement add and sub")
+
+    assert outcome.status == "passed"
+    candidates = [e for e in events.seen if isinstance(e, CheckResult) and e.phase == "candidate"]
+    assert [e.passed for e in candidates] == [False, False, True]
+    slow_run, cut = candidates[0], candidates[1]
+    assert slow_run.seconds > 3 and "timed out" not in slow_run.output
+    assert "[check timed out after" in cut.output
+    # cut at 10x the baseline (a second or less here), not at 10x the slow candidate's run
+    assert cut.seconds < 0.5 * small.CANDIDATE_SLOWDOWN * slow_run.seconds
+    assert time.monotonic() - started < 60
+
+
 def test_a_candidate_is_checked_with_its_files_in_place_and_the_tree_untouched(
     calc: Path,
 ) -> None:

@@ -63,8 +63,9 @@ from coder.tools import ToolContext
 TOOLS = ("read_file", "list_files", "search", "write_file", "run_checks", "finish")
 CANDIDATE_SLOWDOWN = 10
 CANDIDATE_MIN_LIMIT_S = 30.0
-"""A candidate's checks are cut after this many times the slowest run seen, and no sooner
-than this many seconds; a candidate cut off is rejected."""
+"""A candidate's checks are cut after this many times the checks' run on the code as it was
+before any answer (the baseline), and no sooner than this many seconds; a candidate cut off
+is rejected."""
 CLOSED_BLOCK = "\n```\n"
 MAX_STOPS = 4
 """OpenAI's API takes at most 4 stop sequences; the least useful are dropped."""
@@ -106,7 +107,8 @@ class SmallProfile:
         self._stale_retry: str | None = None
         """A retry message whose answer repeated code: until the next, the head alone."""
         self._slowest_check = 0.0
-        """Seconds of the slowest candidate check run that ended in time."""
+        """Seconds of the slowest candidate check run that ended in time (the reference of
+        the cut-off where no baseline was run)."""
         self._asked = -1
         """The number of the answer asked for last, counting every answer asked for (never
         fewer than the conversation holds): its sampling seed."""
@@ -180,14 +182,16 @@ class SmallProfile:
 
     def _check_limit(self) -> float | None:
         """A candidate's checks may take the time left, and at most `CANDIDATE_SLOWDOWN`
-        times the slowest run of the checks seen so far (a candidate that loops forever
-        must not spend the budget of the candidates after it)."""
+        times the baseline's slowest run (a candidate that loops forever must not spend the
+        budget of the candidates after it). Slow candidates that ended in time do not raise
+        the limit: each would let the next be slower still (killer-sudoku-helper's
+        exponential answers took 9, 23, then 37 s, and the fourth ran to the budget's end)."""
         left = self.ctx.time_left()
         baseline = [run.seconds for run in self.ctx.checks.baseline or []]
-        slowest = max([self._slowest_check, *baseline])
+        reference = max(baseline) if baseline else self._slowest_check
         limits = [max(left, 1.0)] if left is not None else []
-        if slowest:
-            limits.append(max(CANDIDATE_MIN_LIMIT_S, CANDIDATE_SLOWDOWN * slowest))
+        if reference:
+            limits.append(max(CANDIDATE_MIN_LIMIT_S, CANDIDATE_SLOWDOWN * reference))
         return min(limits, default=None)
 
     def _target(self, conversation: Conversation) -> str | None:

@@ -6,8 +6,8 @@ fail than the tree does now. A rejected answer leaves the retry message as it wa
 next answer is sampled, with another seed, from the same prefix, whose KV cache is reused:
 each candidate costs its own tokens only. An answer whose code is the same as one already
 judged (the same syntax tree) is not checked again. A candidate whose checks run past ten
-times the slowest run seen so far is cut off and rejected: it would spend the budget of
-every candidate after it.
+times the checks' run on the code before any answer (half a minute at least) is cut off
+and rejected: it would spend the budget of every candidate after it.
 """
 
 from __future__ import annotations

@@ -135,13 +135,6 @@ class LocalProvider:
                 f"the conversation ({len(prompt)} tokens) does not fit the local model's "
                 f"context of {self.n_ctx} tokens"
             )
-        cached = llm.input_ids[: llm.n_tokens].tolist()
-        reused = 0
-        for have, want in zip(cached, prompt, strict=False):
-            if have != want:
-                break
-            reused += 1
-        reused = min(reused, len(prompt) - 1)  # llama.cpp re-evaluates at least one token
         budget = min(
             self.max_new_tokens, sampling.max_tokens or self.n_ctx, self.n_ctx - len(prompt)
         )
@@ -161,15 +154,15 @@ class LocalProvider:
         log.info(
             "prefilled %d, reused %d tokens (%.1f s); generated %d tokens (%.1f s), "
             "%d of %d drafted from the context kept",
-            len(prompt) - reused,
-            reused,
+            len(prompt) - counts.reused,
+            counts.reused,
             prefill_s,
             generated,
             done - (first_token_at or done),
             counts.kept,
             counts.drafted,
         )
-        usage = TokenUsage(len(prompt), generated, reused)
+        usage = TokenUsage(len(prompt), generated, counts.reused)
         calls = parse_tool_calls(text, [spec.name for spec in tools]) if tools else []
         turn = AssistantTurn(text, tuple(calls), usage, calls_in_text=True)
         self._generated[text] = tokens

@@ -54,10 +54,13 @@ class DraftIndex:
 
 @dataclass
 class DraftCounts:
-    """How many tokens were drafted and how many of them the model kept."""
+    """What one generation reused and drafted."""
 
+    reused: int = 0
+    """Prompt tokens whose KV cache was reused (llama.cpp evaluates at least the last)."""
     drafted: int = 0
     kept: int = 0
+    """Drafted tokens the model sampled too."""
 
 
 def generate(
@@ -79,7 +82,7 @@ def generate(
         if have != want:
             break
         reused += 1
-    llm.n_tokens = reused
+    counts.reused = llm.n_tokens = reused
     llm.eval(prompt[reused:])  # drops the cache after `reused`, then prefills the rest
     sampler = llm._init_sampler(**options)
     index = DraftIndex(prompt)

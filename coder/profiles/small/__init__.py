@@ -185,7 +185,8 @@ class SmallProfile:
         times the baseline's slowest run (a candidate that loops forever must not spend the
         budget of the candidates after it). Slow candidates that ended in time do not raise
         the limit: each would let the next be slower still (killer-sudoku-helper's
-        exponential answers took 9, 23, then 37 s, and the fourth ran to the budget's end)."""
+        exponential answers took 9, 23, then 37 s, and narrowing the third ran to the
+        budget's end)."""
         left = self.ctx.time_left()
         baseline = [run.seconds for run in self.ctx.checks.baseline or []]
         reference = max(baseline) if baseline else self._slowest_check

@@ -259,6 +259,47 @@ def test_a_candidate_bundling_a_fix_with_a_break_is_narrowed_before_it_is_judged
     assert any("took back the model's change at calc.py line 2" in n for n in notices)
 
 
+def test_a_narrowing_trial_that_never_ends_is_cut_after_ten_times_the_candidates_run(
+    calc: Path, scripted_server: Any
+) -> None:
+    # Taking back the candidate's first hunk (STEP) makes its loop endless; the second
+    # (add's body) leaves it right. The endless trial must cost seconds, not the 30 s
+    # cut-off of a candidate.
+    (calc / "calc.py").write_text("STEP = 0\n\n\n" + HALF)
+    git(calc, "commit", "-qam", "half")
+    loop = "    n = a\n    while n != a + b:\n        n += STEP\n    return n + 1\n"
+    candidate = f"STEP = 1\n\n\ndef add(a, b):\n{loop}\n\ndef sub(a, b):\n    return a - b\n"
+    server = scripted_server([_answer(candidate)])
+    session, events = _session(calc, server, max_turns=1, time_budget_s=120)
+    started = time.monotonic()
+
+    outcome = session.run("fix sub")
+
+    elapsed = time.monotonic() - started
+    assert outcome.status == "passed"
+    assert (calc / "calc.py").read_text() == "STEP = 1\n\n\n" + RIGHT
+    assert small.NARROW_MIN_LIMIT_S <= elapsed < small.CANDIDATE_MIN_LIMIT_S
+
+
+def test_narrowing_a_refused_finish_cuts_a_trial_that_never_ends(
+    calc: Path, scripted_server: Any
+) -> None:
+    # Applied (it fails 1 test where the stub fails 3), then refused: narrowing takes back
+    # each hunk in turn, and taking back STEP makes add's loop endless.
+    (calc / "calc.py").write_text("STEP = 0\n\n\n" + CALC_STUB)
+    git(calc, "commit", "-qam", "stub")
+    loop = "    n = a\n    while n != a + b:\n        n += STEP\n    return n\n"
+    candidate = f"STEP = 1\n\n\ndef add(a, b):\n{loop}\n\ndef sub(a, b):\n    return a * b\n"
+    server = scripted_server([_answer(candidate)])
+    session, events = _session(calc, server, max_turns=1, time_budget_s=120)
+    started = time.monotonic()
+
+    session.run("implement add and sub")
+
+    assert events.writes() == [candidate]
+    assert time.monotonic() - started < small.CANDIDATE_MIN_LIMIT_S
+
+
 def test_no_answer_starts_when_the_time_left_cannot_fit_one() -> None:
     plan = TimePlan()
     plan.seconds, plan.rates = [40.0, 30.0, 34.0], [9.0]

@@ -7,7 +7,8 @@
   hotter; a worse attempt is put back to the best one; after a retry message drew a repeat
   of known code, the head alone until the next retry message;
 - a refused `finish` narrowed first (`narrow`): hunks whose take-back makes fewer tests
-  fail are dropped by the checks, not by another model turn;
+  fail are dropped by the checks, not by another model turn; a trial is cut off after ten
+  times the attempt's own run (taking back a loop's step makes it endless);
 - a test file too long to show whole shown condensed (`spec`), and failures shown as the
   first failing tests' source beside their failure (`failures`);
 - candidates judged by the checks in the sandbox before they touch the tree (`candidates`):
@@ -66,6 +67,10 @@ CANDIDATE_MIN_LIMIT_S = 30.0
 """A candidate's checks are cut after this many times the checks' run on the code as it was
 before any answer (the baseline), and no sooner than this many seconds; a candidate cut off
 is rejected."""
+NARROW_MIN_LIMIT_S = 5.0
+"""A narrowing trial (an attempt with one hunk taken back) is cut after `CANDIDATE_SLOWDOWN`
+times the attempt's own run, and no sooner than this: taking back one line of a loop (its
+step) makes it endless, and each such trial cost nth-prime a candidate's 30 s cut-off."""
 CLOSED_BLOCK = "\n```\n"
 MAX_STOPS = 4
 """OpenAI's API takes at most 4 stop sequences; the least useful are dropped."""
@@ -250,7 +255,7 @@ class SmallProfile:
         self._judged[digest] = verdict.failing
         tree = self._tree_failing()
         if not all(run.passed for run in runs) and not better(verdict.failing, tree):
-            files, verdict = self._narrowed(files, verdict)
+            files, verdict = self._narrowed(files, verdict, self._trial_limit(runs))
         if (
             verdict.failing == 0
             or better(verdict.failing, tree)
@@ -287,18 +292,26 @@ class SmallProfile:
             self._stale_retry = self._viewed_retry
         return AssistantTurn(answer.text, (), answer.usage, calls_in_text=True)
 
-    def _narrowed(self, files: dict[str, str], verdict: Verdict) -> tuple[dict[str, str], Verdict]:
+    def _trial_limit(self, runs: list[CheckRun]) -> float | None:
+        """The cut-off of a narrowing trial of an attempt whose checks ran as `runs`."""
+        own = sum(run.seconds for run in runs)
+        limit = max(NARROW_MIN_LIMIT_S, CANDIDATE_SLOWDOWN * own)
+        cap = self._check_limit()
+        return limit if cap is None else min(limit, cap)
+
+    def _narrowed(
+        self, files: dict[str, str], verdict: Verdict, limit: float | None
+    ) -> tuple[dict[str, str], Verdict]:
         """The candidate with the hunks taken back whose removal makes fewer tests fail, in
         the sandbox (a right fix bundled with a needless break beats the tree once the break
-        is dropped)."""
+        is dropped); each trial is cut off after `limit` seconds."""
         if verdict.failing is None:
             return files, verdict
         trial = dict(files)
         originals = {path: self._current(path) or "" for path in files}
 
         def failing() -> int | None:
-            runs = self.ctx.checks.run_candidate(trial, False, self._check_limit())
-            return failing_count(runs) if runs is not None else None
+            return _trial_failing(self.ctx.checks.run_candidate(trial, False, limit))
 
         start = verdict.failing
         dropped, count = narrow(originals, trial.__getitem__, trial.__setitem__, failing, start)
@@ -400,9 +413,10 @@ class SmallProfile:
         originals = {p: t for p, t in self.ctx.originals.items() if t is not None}
         if start is None or not originals:
             return "", runs
+        limit = self._trial_limit(runs)
 
         def failing() -> int | None:
-            return failing_count(self.ctx.checks.run(quiet=True))
+            return _trial_failing(self.ctx.checks.run(quiet=True, timeout_s=limit))
 
         dropped, _ = narrow(originals, self.ws.read_text, self.ws.write_text, failing, start)
         if not dropped:
@@ -431,6 +445,13 @@ class SmallProfile:
 
     def _current(self, path: str) -> str | None:
         return read_source(self.ws, path)
+
+
+def _trial_failing(runs: list[CheckRun] | None) -> int | None:
+    """Failing tests of a narrowing trial; None when it was cut off or not judged."""
+    if runs is None or any(run.timed_out for run in runs):
+        return None
+    return failing_count(runs)
 
 
 def _has_stubs(files: dict[str, str]) -> bool:

@@ -97,7 +97,7 @@ class Agent:
         except FinishRequested as done:
             return self._end("passed", done.summary)
         except BudgetExhausted as spent:
-            runs = self.ctx.checks.run() if self.ctx.checks.commands else []
+            runs = self.ctx.run_checks() if self.ctx.checks.commands else []
             if runs and all(run.passed for run in runs) and not self._tests_edited_to_pass():
                 return self._end("passed", "The checks pass (the model did not call finish).")
             why = str(spent) or f"Turn budget of {self.config.max_turns} spent."
@@ -183,7 +183,7 @@ class Agent:
 
     def _finish(self, call: ToolCall, commands_before: int) -> None:
         """`finish` was called: it stands only if the checks pass (raises FinishRequested)."""
-        runs = self.ctx.checks.run()
+        runs = self.ctx.run_checks()
         passed = all(run.passed for run in runs)
         refusal = Refusal(runs) if passed else self.profile.finish_refused(runs, self.conversation)
         if all(run.passed for run in refusal.runs):

@@ -22,11 +22,15 @@ from coder.checks import CheckRunner
 from coder.conversation import ToolCall, ToolSpec
 from coder.diff import Patch
 from coder.errors import AgentControl, CoderError
-from coder.results import ToolOutcome
+from coder.results import CheckRun, ToolOutcome
 from coder.workspace import Workspace
 
 if TYPE_CHECKING:
     from coder.repomap import RepoMap
+
+OVERRUN_S = 30.0
+"""A command or check the model causes may run this long past the time budget's end, no
+longer (a check that starts as the budget ends still gets to say whether the code passes)."""
 
 _JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", bool: "boolean", float: "number"}
 
@@ -70,6 +74,16 @@ class ToolContext:
     def time_left(self) -> float | None:
         """Seconds left of the run's time budget (None: no time budget)."""
         return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def budget_limit(self, timeout_s: float) -> float:
+        """`timeout_s` shortened to the time budget's end, `OVERRUN_S` at least: a command or
+        check the model causes must not run on for minutes after the budget is spent."""
+        left = self.time_left()
+        return timeout_s if left is None else min(timeout_s, max(left, OVERRUN_S))
+
+    def run_checks(self) -> list[CheckRun]:
+        """The checks' runs, cut off at the time budget's end (see `budget_limit`)."""
+        return self.checks.run(timeout_s=self.budget_limit(self.checks.timeout_s))
 
     def saw(self, path: str, data: bytes) -> None:
         """Record that the model has seen `path` holding `data`."""

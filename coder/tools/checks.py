@@ -11,7 +11,7 @@ from coder.tools import ToolContext, tool
 @tool
 def run_checks(ctx: ToolContext) -> ToolOutcome:
     """Run the project's checks (tests, linters); returns pass/fail and the failure output."""
-    runs = ctx.checks.run()
+    runs = ctx.run_checks()
     return ToolOutcome("ok", describe_runs(runs), failing_count(runs))
 
 

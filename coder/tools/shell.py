@@ -22,6 +22,7 @@ def run(ctx: ToolContext, command: str, timeout_s: int | None = None) -> str:
     timeout = ctx.command_timeout_s  # the configured limit; the model may only ask for less
     if timeout_s and 0 < timeout_s < timeout:
         timeout = float(timeout_s)
+    timeout = ctx.budget_limit(timeout)
     call_id = ctx.call_id
     result = ctx.ws.run(
         command,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
+from coder import tools
 from coder.approval import DiffDecision
 from coder.checks import CheckRunner
 from coder.conversation import ToolCall
@@ -83,6 +85,22 @@ def test_run_reports_exit_code_and_output(ctx: ToolContext) -> None:
 def test_run_timeout_is_reported(ctx: ToolContext) -> None:
     ok, text = call(ctx, "run", command="sleep 5", timeout_s=1)
     assert "timed out after 1 s" in text
+
+
+def test_a_command_or_check_the_model_causes_stops_soon_after_the_time_budget_ends(
+    ctx: ToolContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tools, "OVERRUN_S", 1.0)
+    ctx.deadline = time.monotonic() + 1.0
+    ctx.checks = CheckRunner(ctx.ws, ["sleep 30"])
+    started = time.monotonic()
+
+    command = call(ctx, "run", command="sleep 30")[1]
+    check = call(ctx, "run_checks")[1]
+
+    assert "timed out after 1 s" in command
+    assert "[check timed out after 1 s]" in check
+    assert time.monotonic() - started < 15  # not the 30 s each would sleep
 
 
 def test_unknown_tool_and_missing_argument_are_errors_for_the_model(ctx: ToolContext) -> None:

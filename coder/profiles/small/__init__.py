@@ -423,7 +423,7 @@ class SmallProfile:
             return "", runs
         where = ", ".join(f"{d.path} line {d.line}" for d in dropped)
         note = f"Took back your change at {where}: the tests fail less without it."
-        return note, self.ctx.checks.run()
+        return note, self.ctx.run_checks()
 
     def _implementing(self, conversation: Conversation) -> bool:
         """Whether a source shown with the issue has functions left to implement."""

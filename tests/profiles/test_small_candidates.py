@@ -259,6 +259,14 @@ def test_a_candidate_bundling_a_fix_with_a_break_is_narrowed_before_it_is_judged
     assert any("took back the model's change at calc.py line 2" in n for n in notices)
 
 
+def _stepped(add_result: str, sub_result: str) -> str:
+    """calc.py whose add counts up by STEP (endless where STEP is 0), then returns
+    `add_result`; sub returns `sub_result`."""
+    loop = "    n = a\n    while n != a + b:\n        n += STEP\n"
+    add = f"def add(a, b):\n{loop}    return {add_result}\n"
+    return f"STEP = 1\n\n\n{add}\n\ndef sub(a, b):\n    return {sub_result}\n"
+
+
 def test_a_narrowing_trial_that_never_ends_is_cut_after_ten_times_the_candidates_run(
     calc: Path, scripted_server: Any
 ) -> None:
@@ -267,8 +275,7 @@ def test_a_narrowing_trial_that_never_ends_is_cut_after_ten_times_the_candidates
     # cut-off of a candidate.
     (calc / "calc.py").write_text("STEP = 0\n\n\n" + HALF)
     git(calc, "commit", "-qam", "half")
-    loop = "    n = a\n    while n != a + b:\n        n += STEP\n    return n + 1\n"
-    candidate = f"STEP = 1\n\n\ndef add(a, b):\n{loop}\n\ndef sub(a, b):\n    return a - b\n"
+    candidate = _stepped("n + 1", "a - b")
     server = scripted_server([_answer(candidate)])
     session, events = _session(calc, server, max_turns=1, time_budget_s=120)
     started = time.monotonic()
@@ -288,8 +295,7 @@ def test_narrowing_a_refused_finish_cuts_a_trial_that_never_ends(
     # each hunk in turn, and taking back STEP makes add's loop endless.
     (calc / "calc.py").write_text("STEP = 0\n\n\n" + CALC_STUB)
     git(calc, "commit", "-qam", "stub")
-    loop = "    n = a\n    while n != a + b:\n        n += STEP\n    return n\n"
-    candidate = f"STEP = 1\n\n\ndef add(a, b):\n{loop}\n\ndef sub(a, b):\n    return a * b\n"
+    candidate = _stepped("n", "a * b")
     server = scripted_server([_answer(candidate)])
     session, events = _session(calc, server, max_turns=1, time_budget_s=120)
     started = time.monotonic()

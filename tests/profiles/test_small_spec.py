@@ -162,6 +162,28 @@ def test_failures_show_the_failing_tests_source_and_name_the_rest(tmp_path: Path
     assert "^^^" not in text  # Python's pointer lines cost tokens and say nothing new
 
 
+def test_a_failing_test_with_a_long_name_is_shown_with_its_source(tmp_path: Path) -> None:
+    # pytest pads the section title "CalcTest.test_..." (73 characters or more) with one
+    # underscore each side; the error message the test expects is only in its source
+    name = "test_error_result_for_adding_when_the_first_number_is_more_than_the_second"
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "calc_test.py").write_text(
+        "import unittest\n\nfrom calc import add\n\n\nclass CalcTest(unittest.TestCase):\n"
+        f"    def {name}(self):\n"
+        "        with self.assertRaises(ValueError) as err:\n"
+        "            add(2, 1)\n"
+        '        self.assertEqual(err.exception.args[0], "first must be <= second")\n'
+    )
+    run = run_check(Workspace(tmp_path), "python -m pytest -q --tb=short -p no:cacheprovider", 60)
+    assert f"\n_ CalcTest.{name} _" in run.output
+
+    text = focused([run], lambda path: (tmp_path / path).read_text())
+
+    assert f"Test CalcTest.{name} in calc_test.py:" in text
+    assert '"first must be <= second"' in text
+    assert "short test summary info" not in text
+
+
 def test_a_failure_outside_any_test_is_shown_as_it_is(tmp_path: Path) -> None:
     (tmp_path / "calc.py").write_text("def add(a, b)\n    return a + b\n")
     (tmp_path / "calc_test.py").write_text(TESTS)

@@ -184,6 +184,32 @@ def test_a_failing_test_with_a_long_name_is_shown_with_its_source(tmp_path: Path
     assert "short test summary info" not in text
 
 
+def test_the_shortest_failing_tests_are_shown(tmp_path: Path) -> None:
+    # unittest runs a class's tests in alphabetical order: the long one would come first
+    verses = "".join(f'            "verse {n}",\n' for n in range(40))
+    (tmp_path / "song.py").write_text("def recite(start, take=1):\n    return None\n")
+    (tmp_path / "song_test.py").write_text(
+        "import unittest\n\nfrom song import recite\n\n\nclass SongTest(unittest.TestCase):\n"
+        "    def test_all_verses(self):\n"
+        f"        expected = [\n{verses}        ]\n"
+        "        self.assertEqual(recite(start=40, take=40), expected)\n\n"
+        "    def test_one_verse(self):\n"
+        '        self.assertEqual(recite(start=1), ["verse 1"])\n\n'
+        "    def test_two_verses(self):\n"
+        '        self.assertEqual(recite(start=2, take=2), ["verse 2", "verse 1"])\n'
+    )
+    run = run_check(Workspace(tmp_path), "python -m pytest -q --tb=short -p no:cacheprovider", 60)
+    assert run.output.index("test_all_verses") < run.output.index("test_one_verse")
+
+    text = focused([run], lambda path: (tmp_path / path).read_text())
+
+    assert text.startswith("$ python -m pytest") and "3 of 3 tests fail:" in text
+    assert "Test SongTest.test_one_verse in song_test.py:" in text
+    assert "Test SongTest.test_two_verses in song_test.py:" in text
+    assert text.index("test_one_verse(self)") < text.index("test_two_verses(self)")
+    assert '"verse 39"' not in text and text.endswith("Also failing: test_all_verses")
+
+
 def test_a_failure_outside_any_test_is_shown_as_it_is(tmp_path: Path) -> None:
     (tmp_path / "calc.py").write_text("def add(a, b)\n    return a + b\n")
     (tmp_path / "calc_test.py").write_text(TESTS)

@@ -1,4 +1,4 @@
-"""What a small model is shown of failing checks: the first failing tests' own source beside
+"""What a small model is shown of failing checks: the shortest failing tests' own source beside
 their failure, and the names of the rest; not more of the log.
 
 A CPU prefills about 36 tokens a second: a 3,000-token log after one failure slows every
@@ -16,7 +16,9 @@ from coder.results import CheckRun
 from coder.workspace import head_tail
 
 SHOWN_TESTS = 2
-"""Failing tests shown with their source and failure."""
+"""Failing tests shown with their source and failure: the shortest of the first
+`CONSIDERED_TESTS`."""
+CONSIDERED_TESTS = 20
 FAILURE_CHARS = 700
 """Of each shown test's failure section (its tail: the `E` lines and where it broke)."""
 OTHER_CHARS = 1500
@@ -50,22 +52,31 @@ def _one(run: CheckRun, read: Callable[[str], str | None]) -> str:
     if not sections or not failed:
         return head_tail(output.strip(), OTHER_CHARS, head_share=0.3)
     where = {test.replace("::", "."): path for path, test in failed}
-    shown = []
-    for title, body in sections[:SHOWN_TESTS]:
+    candidates = []
+    for title, body in sections[:CONSIDERED_TESTS]:
         path = where.get(title) or next(iter(where.values()))
         function = title.rsplit(".", 1)[-1]
         text = read(path)
         source = source_of_test(text, function) if text else None
         failure = head_tail(_CARETS.sub("", body).strip(), FAILURE_CHARS, head_share=0.2)
         # indented, not fenced: a path line over a code block is how the model writes files
-        shown.append(
+        candidates.append(
             f"Test {title} in {path}:\n"
             + (textwrap.indent(source, "    ") + "\n" if source else "")
             + f"fails with:\n{textwrap.indent(failure, '    ')}"
         )
+    # the shortest first: a small example is cheaper to read and easier to act on than
+    # unittest's alphabetical first (bottle-song's is its 50-line test of every verse)
+    chosen = sorted(range(len(candidates)), key=lambda i: len(candidates[i]))[:SHOWN_TESTS]
+    shown = [candidates[i] for i in sorted(chosen)]
+    shown_titles = {sections[i][0] for i in chosen}
     tally = _tally(run, len(failed))
-    rest = [test.rsplit("::", 1)[-1] for _, test in failed[len(shown) :]]
-    text = f"{tally}. The first {'failure' if len(shown) == 1 else 'failures'}:\n\n"
+    rest = [
+        test.rsplit("::", 1)[-1]
+        for _, test in failed
+        if test.replace("::", ".") not in shown_titles
+    ]
+    text = f"{tally}:\n\n"
     text += "\n\n".join(shown)
     if rest:
         more = ", ".join(rest[:NAMED_TESTS]) + (" …" if len(rest) > NAMED_TESTS else "")

@@ -11,7 +11,7 @@ import re
 import textwrap
 from collections.abc import Callable
 
-from coder.profiles.small.spec import source_of_test
+from coder.profiles.small.spec import test_sources
 from coder.results import CheckRun
 from coder.workspace import head_tail
 
@@ -52,12 +52,14 @@ def _one(run: CheckRun, read: Callable[[str], str | None]) -> str:
     if not sections or not failed:
         return head_tail(output.strip(), OTHER_CHARS, head_share=0.3)
     where = {test.replace("::", "."): path for path, test in failed}
+    sources: dict[str, dict[str, str]] = {}  # by test file, each parsed once
     candidates = []
     for title, body in sections[:CONSIDERED_TESTS]:
         path = where.get(title) or next(iter(where.values()))
-        function = title.rsplit(".", 1)[-1]
-        text = read(path)
-        source = source_of_test(text, function) if text else None
+        if path not in sources:
+            text = read(path)
+            sources[path] = test_sources(text) if text else {}
+        source = sources[path].get(title.rsplit(".", 1)[-1])
         failure = head_tail(_CARETS.sub("", body).strip(), FAILURE_CHARS, head_share=0.2)
         # indented, not fenced: a path line over a code block is how the model writes files
         candidates.append(

@@ -236,15 +236,22 @@ def _indented(code: str, first: str, rest: str) -> str:
 
 def source_of_test(text: str, name: str) -> str | None:
     """The source of the test function `name` (a method of any class), dedented."""
+    return test_sources(text).get(name)
+
+
+def test_sources(text: str) -> dict[str, str]:
+    """Each test function's source (methods of any class too), dedented, by name."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
-        return None
+        return {}
     lines = text.splitlines()
+    found: dict[str, str] = {}
     for node in _test_functions(tree):
-        if node.name == name and node.end_lineno is not None:
-            return textwrap.dedent("\n".join(lines[node.lineno - 1 : node.end_lineno]))
-    return None
+        if node.end_lineno is not None:
+            lines_of = lines[node.lineno - 1 : node.end_lineno]
+            found.setdefault(node.name, textwrap.dedent("\n".join(lines_of)))
+    return found
 
 
 def _test_functions(tree: ast.Module) -> list[ast.FunctionDef]:

@@ -184,6 +184,24 @@ def test_a_failing_test_with_a_long_name_is_shown_with_its_source(tmp_path: Path
     assert "short test summary info" not in text
 
 
+def test_a_failing_parametrized_test_is_shown_with_its_source(tmp_path: Path) -> None:
+    (tmp_path / "calc.py").write_text("def half(x):\n    return x\n")
+    (tmp_path / "test_calc.py").write_text(
+        "import pytest\n\nfrom calc import half\n\n\n"
+        '@pytest.mark.parametrize("x, expected", [(1.5, 0.75), (4, 2)])\n'
+        "def test_half(x, expected):\n"
+        "    assert half(x) == expected\n"
+    )
+    run = run_check(Workspace(tmp_path), "python -m pytest -q --tb=short -p no:cacheprovider", 60)
+    assert "_ test_half[1.5-0.75] _" in run.output
+
+    text = focused([run], lambda path: (tmp_path / path).read_text())
+
+    shown = '    @pytest.mark.parametrize("x, expected", [(1.5, 0.75), (4, 2)])\n    def test_half('
+    assert f"Test test_half[1.5-0.75] in test_calc.py:\n{shown}" in text
+    assert f"Test test_half[4-2] in test_calc.py:\n{shown}" in text
+
+
 def test_the_shortest_failing_tests_are_shown(tmp_path: Path) -> None:
     # unittest runs a class's tests in alphabetical order: the long one would come first
     verses = "".join(f'            "verse {n}",\n' for n in range(40))

@@ -59,7 +59,8 @@ def _one(run: CheckRun, read: Callable[[str], str | None]) -> str:
         if path not in sources:
             text = read(path)
             sources[path] = test_sources(text) if text else {}
-        source = sources[path].get(title.rsplit(".", 1)[-1])
+        # "Class.test_name[params]": the params (pytest.mark.parametrize's ids) may hold dots
+        source = sources[path].get(title.split("[", 1)[0].rsplit(".", 1)[-1])
         failure = head_tail(_CARETS.sub("", body).strip(), FAILURE_CHARS, head_share=0.2)
         # indented, not fenced: a path line over a code block is how the model writes files
         candidates.append(

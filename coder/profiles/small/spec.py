@@ -240,7 +240,8 @@ def source_of_test(text: str, name: str) -> str | None:
 
 
 def test_sources(text: str) -> dict[str, str]:
-    """Each test function's source (methods of any class too), dedented, by name."""
+    """Each test function's source with its decorators (methods of any class too), dedented,
+    by name."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
@@ -249,7 +250,9 @@ def test_sources(text: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for node in _test_functions(tree):
         if node.end_lineno is not None:
-            lines_of = lines[node.lineno - 1 : node.end_lineno]
+            # with its decorators: pytest.mark.parametrize's cases are the examples
+            start = min([node.lineno, *(item.lineno for item in node.decorator_list)])
+            lines_of = lines[start - 1 : node.end_lineno]
             found.setdefault(node.name, textwrap.dedent("\n".join(lines_of)))
     return found
 

@@ -16,7 +16,7 @@ from coder.profiles.small.spec import (
     condense,
     importing_tests,
     missing_names,
-    source_of_test,
+    sources_of_tests,
     stubbed,
 )
 from coder.workspace import Workspace
@@ -83,11 +83,11 @@ def test_tests_are_matched_to_sources_by_their_imports() -> None:
 
 
 def test_the_test_source_is_found_by_name_and_dedented() -> None:
-    source = source_of_test(TESTS, "test_memory_is_kept")
+    source = sources_of_tests(TESTS).get("test_memory_is_kept")
 
     assert source is not None and source.startswith("def test_memory_is_kept(self):")
     assert "\n    calc = Calculator()\n" in source
-    assert source_of_test(TESTS, "test_missing") is None
+    assert "test_missing" not in sources_of_tests(TESTS)
 
 
 def test_the_context_condenses_a_test_too_long_to_show_and_shows_short_ones_whole(
@@ -199,7 +199,26 @@ def test_a_failing_parametrized_test_is_shown_with_its_source(tmp_path: Path) ->
 
     shown = '    @pytest.mark.parametrize("x, expected", [(1.5, 0.75), (4, 2)])\n    def test_half('
     assert f"Test test_half[1.5-0.75] in test_calc.py:\n{shown}" in text
-    assert f"Test test_half[4-2] in test_calc.py:\n{shown}" in text
+    assert "Test test_half[4-2] in test_calc.py:\n    (the test above)\nfails with:" in text
+    assert text.count("def test_half(") == 1
+
+
+def test_a_long_table_of_cases_is_cut(tmp_path: Path) -> None:
+    (tmp_path / "calc.py").write_text("def half(x):\n    return x\n")
+    cases = "".join(f"    ({n * 2}, {n}),\n" for n in range(1, 400))
+    (tmp_path / "test_calc.py").write_text(
+        "import pytest\n\nfrom calc import half\n\n\n"
+        f'@pytest.mark.parametrize("x, expected", [\n{cases}])\n'
+        "def test_half(x, expected):\n"
+        "    assert half(x) == expected\n"
+    )
+    run = run_check(Workspace(tmp_path), "python -m pytest -q --tb=short -p no:cacheprovider", 60)
+
+    text = focused([run], lambda path: (tmp_path / path).read_text())
+
+    assert "Test test_half[2-1] in test_calc.py:\n    @pytest.mark.parametrize(" in text
+    assert "lines omitted" in text and "def test_half(x, expected):" in text
+    assert "(400, 200)" not in text and len(text) < 3500
 
 
 def test_the_shortest_failing_tests_are_shown(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import re
 import textwrap
 from collections.abc import Callable
 
-from coder.profiles.small.spec import test_sources
+from coder.profiles.small.spec import sources_of_tests
 from coder.results import CheckRun
 from coder.workspace import head_tail
 
@@ -19,6 +19,8 @@ SHOWN_TESTS = 2
 """Failing tests shown with their source and failure: the shortest of the first
 `CONSIDERED_TESTS`."""
 CONSIDERED_TESTS = 20
+SOURCE_CHARS = 1500
+"""Of a shown test's source (its decorators may hold a long table of cases)."""
 FAILURE_CHARS = 700
 """Of each shown test's failure section (its tail: the `E` lines and where it broke)."""
 OTHER_CHARS = 1500
@@ -53,26 +55,32 @@ def _one(run: CheckRun, read: Callable[[str], str | None]) -> str:
         return head_tail(output.strip(), OTHER_CHARS, head_share=0.3)
     where = {test.replace("::", "."): path for path, test in failed}
     sources: dict[str, dict[str, str]] = {}  # by test file, each parsed once
-    candidates = []
+    found = []
     for title, body in sections[:CONSIDERED_TESTS]:
         path = where.get(title) or next(iter(where.values()))
         if path not in sources:
             text = read(path)
-            sources[path] = test_sources(text) if text else {}
+            sources[path] = sources_of_tests(text) if text else {}
         # "Class.test_name[params]": the params (pytest.mark.parametrize's ids) may hold dots
-        source = sources[path].get(title.split("[", 1)[0].rsplit(".", 1)[-1])
+        source = sources[path].get(title.split("[", 1)[0].rsplit(".", 1)[-1], "")
+        source = head_tail(source, SOURCE_CHARS, head_share=0.5)
         failure = head_tail(_CARETS.sub("", body).strip(), FAILURE_CHARS, head_share=0.2)
+        found.append((title, path, source, failure))
+    # the shortest first: a small example is cheaper to read and easier to act on than
+    # unittest's alphabetical first (bottle-song's is its 50-line test of every verse)
+    chosen = sorted(found, key=lambda item: sum(map(len, item)))[:SHOWN_TESTS]
+    shown, seen = [], set()
+    for title, path, source, failure in sorted(chosen, key=found.index):
+        if source and source in seen:  # two ids of one parametrized test
+            source = "(the test above)"
+        seen.add(source)
         # indented, not fenced: a path line over a code block is how the model writes files
-        candidates.append(
+        shown.append(
             f"Test {title} in {path}:\n"
             + (textwrap.indent(source, "    ") + "\n" if source else "")
             + f"fails with:\n{textwrap.indent(failure, '    ')}"
         )
-    # the shortest first: a small example is cheaper to read and easier to act on than
-    # unittest's alphabetical first (bottle-song's is its 50-line test of every verse)
-    chosen = sorted(range(len(candidates)), key=lambda i: len(candidates[i]))[:SHOWN_TESTS]
-    shown = [candidates[i] for i in sorted(chosen)]
-    shown_titles = {sections[i][0] for i in chosen}
+    shown_titles = {title for title, *_ in chosen}
     tally = _tally(run, len(failed))
     rest = [
         test.rsplit("::", 1)[-1]

@@ -234,12 +234,7 @@ def _indented(code: str, first: str, rest: str) -> str:
     return "\n".join((first if i == 0 else rest) + line for i, line in enumerate(lines))
 
 
-def source_of_test(text: str, name: str) -> str | None:
-    """The source of the test function `name` (a method of any class), dedented."""
-    return test_sources(text).get(name)
-
-
-def test_sources(text: str) -> dict[str, str]:
+def sources_of_tests(text: str) -> dict[str, str]:
     """Each test function's source with its decorators (methods of any class too), dedented,
     by name."""
     try:

@@ -6,7 +6,7 @@ fail than the tree does now. A rejected answer leaves the retry message as it wa
 next answer is sampled, with another seed, from the same prefix, whose KV cache is reused:
 each candidate costs its own tokens only. An answer whose code is the same as one already
 judged (the same syntax tree) is not checked again. A candidate whose checks run past ten
-times the checks' run on the code before any answer (half a minute at least) is cut off
+times the checks' run on the code before any answer (15 s at least) is cut off
 and rejected: it would spend the budget of every candidate after it.
 """
 

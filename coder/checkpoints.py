@@ -6,11 +6,14 @@ secret files excepted), built in a temporary index so the user's branch, index a
 are never touched; its second parent records the index. `GitStore.snapshot` takes the same
 kind of tree cheaply before and after each command (a persistent index makes it
 incremental), which is how the undo ledger (`coder.undo`) learns what the agent changed.
-Every call runs with `coder.gitsafe`'s environment: no repository program runs.
+Every call runs with `coder.gitsafe`'s environment (no repository program runs) and the git
+`coder.gitsafe.git_program` resolved outside the repository; GitPython is imported only
+once that git is set, since its import runs `git version`.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -18,13 +21,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import git
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from coder.errors import CheckpointError, UsageError
-from coder.gitsafe import DIFF_FLAGS, safe_env
+from coder.gitsafe import DIFF_FLAGS, git_program, safe_env
 from coder.secrets import secret_pathspecs
 from coder.workspace import Workspace
+
+if TYPE_CHECKING:
+    import git
 
 REF_PREFIX = "refs/coder/checkpoints/"
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -41,10 +47,21 @@ class Checkpoint:
     tree: str
 
 
+def _gitpython(root: Path) -> ModuleType:
+    """GitPython, running the git resolved for `root` (its import-time check included)."""
+    program = git_program(root)
+    os.environ["GIT_PYTHON_GIT_EXECUTABLE"] = program
+    import git as gitpython
+
+    gitpython.Git.GIT_PYTHON_GIT_EXECUTABLE = program
+    return gitpython
+
+
 def _open(ws: Workspace) -> git.Repo:
+    gitpython = _gitpython(ws.root)
     try:
-        repo = git.Repo(ws.root)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        repo = gitpython.Repo(ws.root)
+    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
         raise UsageError(
             f"{ws.root} is not a git repository; coder needs git to checkpoint your work "
             "(run `git init` and commit first)"
@@ -62,13 +79,14 @@ class GitStore:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.repo = _open(ws)
+        self._failure = _gitpython(ws.root).GitCommandError
         self.env = safe_env(ws.root)
         self.git_dir = Path(self.repo.git_dir)
 
     def _git(self, command: str, *args: str, env: dict[str, str] | None = None) -> str:
         try:
             return str(getattr(self.repo.git, command)(*args, env=env or self.env))
-        except git.GitCommandError as exc:
+        except self._failure as exc:
             stderr = str(exc.stderr or "").strip()
             raise CheckpointError(f"git {command} failed: {stderr or exc}") from None
 
@@ -166,7 +184,7 @@ class GitStore:
                     stdout_as_string=False,
                     strip_newline_in_stdout=False,
                 )
-            except git.GitCommandError:
+            except self._failure:
                 return None  # conflicts (exit > 0) or binary input
             return bytes(merged) if isinstance(merged, bytes) else str(merged).encode()
 
@@ -191,7 +209,12 @@ class GitStore:
 
     def index_of(self, checkpoint: Checkpoint) -> str:
         """The index tree a checkpoint recorded."""
-        return str(git.Commit(self.repo, bytes.fromhex(checkpoint.commit)).parents[-1].tree.hexsha)
+        return str(
+            _gitpython(self.ws.root)
+            .Commit(self.repo, bytes.fromhex(checkpoint.commit))
+            .parents[-1]
+            .tree.hexsha
+        )
 
     def latest(self) -> Checkpoint | None:
         """The newest checkpoint, if any."""

@@ -111,6 +111,12 @@ def _agent_options(parser: argparse.ArgumentParser, inherit: bool = False) -> No
         help="let sandboxed commands reach the network",
     )
     add(
+        "--read-secrets",
+        action="store_true",
+        default=None,
+        help="let sandboxed commands read secret files (.env, keys; masked by default)",
+    )
+    add(
         "--trust",
         action="store_true",
         default=None,

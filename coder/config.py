@@ -3,7 +3,10 @@
 Precedence: command-line flags > environment (`OPENAI_API_KEY`, `OPENAI_BASE_URL`,
 `CODER_MODEL`) > the repository's `.coder.toml` > `~/.config/coder/config.toml`.
 A repository's `.coder.toml` is untrusted until the user trusts it (`coder.trust`): until
-then the keys that could redirect the API key or run commands are ignored, with a warning.
+then it may only narrow what the user set (budgets and timeouts take the smaller value,
+`secret-files` adds to the user's, `protect-tests` turns on); every other key it sets is
+ignored, with a warning. It is read once, through the path guard, and the bytes that are
+digested for trust are the bytes that are parsed.
 """
 
 from __future__ import annotations
@@ -26,13 +29,19 @@ from pydantic import (
 )
 
 from coder import trust
-from coder.errors import ConfigError, UsageError
+from coder.errors import ConfigError, UsageError, WorkspaceError
+from coder.pathguard import PathGuard
 
-UNTRUSTED_KEYS = (
-    "base_url", "api_key", "checks", "allowed_commands", "approval", "sandbox",
-    "sandbox_network", "env_passthrough", "model_path", "prices", "weak_base_url",
+NARROWING_LIMITS = (
+    "max_turns", "time_budget_s", "max_cost", "max_tokens", "command_timeout_s",
+    "check_timeout_s", "model_timeout_s", "max_repeats",
 )  # fmt: skip
-"""Keys an untrusted repository's `.coder.toml` may not set (they are ignored with a warning)."""
+"""Limits an untrusted `.coder.toml` may lower (never raise): the smaller value holds."""
+NARROWING_KEYS = (*NARROWING_LIMITS, "secret_files", "protect_tests")
+"""Everything an untrusted `.coder.toml` may set; other keys are ignored with a warning."""
+SHOWN_FIRST = ("base_url", "weak_base_url", "api_key", "checks", "allowed_commands", "approval")
+"""Keys the trust prompt lists first: where the API key goes, what runs without asking."""
+MAX_CONFIG_BYTES = 1 << 20
 LOCAL_MODEL = "qwen2.5-coder-1.5b-instruct"
 
 
@@ -105,6 +114,9 @@ class Settings:
     """What confines the model's commands: workspace-write, read-only or off."""
     sandbox_network: bool = False
     """Let sandboxed commands reach the network."""
+    read_secrets: bool = False
+    """Let sandboxed commands read secret files (the deny-list and `secret-files`); by
+    default they see them empty, so a command cannot send them to the model."""
     env_passthrough: tuple[str, ...] = ()
     """Extra environment variables commands receive (names that look secret never pass)."""
     secret_files: tuple[str, ...] = ()
@@ -119,6 +131,10 @@ class Settings:
     """What loading noticed and the user should hear (ignored untrusted keys, …)."""
     ignored_keys: tuple[str, ...] = ()
     """Keys of the untrusted `.coder.toml` that were ignored (config spelling)."""
+    ignored_values: tuple[tuple[str, str], ...] = ()
+    """Those keys with the values they would set (as TOML-like text), for the trust prompt."""
+    project_config_digest: str | None = None
+    """sha256 of the `.coder.toml` bytes these settings were read from (what trusting trusts)."""
     flags: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The flags `load` was given, so the settings can be loaded again (after trusting)."""
 
@@ -141,7 +157,18 @@ class Settings:
 
 _FIELD_NAMES = {f.name for f in fields(Settings)}
 INTERNAL_FIELDS = frozenset(
-    {"repo", "json", "trust", "warnings", "ignored_keys", "flags", "focus", "checks_source"}
+    {
+        "repo",
+        "json",
+        "trust",
+        "warnings",
+        "ignored_keys",
+        "ignored_values",
+        "flags",
+        "focus",
+        "checks_source",
+        "project_config_digest",
+    }
 )
 """Settings fields no config file sets (the rest are `_FileConfig`'s keys)."""
 
@@ -150,7 +177,7 @@ AGENT_FLAGS = (
     "repo", "checks", "model", "base_url", "api_key", "api", "reasoning_effort", "max_turns",
     "time_budget_s", "max_cost", "max_tokens", "service_tier", "weak_model", "weak_base_url",
     "route", "approval", "sandbox",
-    "sandbox_network", "trust", "profile", "protect_tests", "json",
+    "sandbox_network", "read_secrets", "trust", "profile", "protect_tests", "json",
 )  # fmt: skip
 """The command-line options (argparse destinations) that are settings."""
 
@@ -192,12 +219,54 @@ def _read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid config file {path}: {exc}") from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    return _parse_toml(raw, path)
+
+
+def _parse_toml(raw: bytes, path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"invalid config file {path}: {exc}") from None
     return _validated({key.replace("_", "-"): value for key, value in data.items()}, str(path))
+
+
+def read_project_config(root: Path) -> bytes | None:
+    """The bytes of the repository's `.coder.toml`, read once through the path guard (a
+    symlink may lead only inside the repository); None when there is none."""
+    guard = PathGuard(root.resolve(), allow_protected=True)
+    try:
+        if guard.inspect(trust.CONFIG_NAME)[1] is None:
+            return None
+        return guard.read(trust.CONFIG_NAME, limit=MAX_CONFIG_BYTES)
+    except WorkspaceError as exc:
+        raise ConfigError(f"{root / trust.CONFIG_NAME}: {exc}") from None
+
+
+def project_config(root: Path) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """The repository's `.coder.toml` as trusting it would take it: the sha256 of its bytes
+    and every key it sets with its value, the ones that matter most first (read once)."""
+    raw = read_project_config(root)
+    if raw is None:
+        return None, ()
+    project = _parse_toml(raw, root / trust.CONFIG_NAME)
+    return trust.digest_of(raw), _shown(project, list(project))
+
+
+def _shown(project: dict[str, Any], names: list[str]) -> tuple[tuple[str, str], ...]:
+    ordered = sorted(names, key=lambda k: SHOWN_FIRST.index(k) if k in SHOWN_FIRST else 99)
+    return tuple((k.replace("_", "-"), shown_value(project[k])) for k in ordered)
+
+
+def shown_value(value: Any) -> str:
+    """A config value as the trust prompt shows it (JSON, which TOML strings resemble)."""
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, tuple):
+        value = list(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _strings(value: Any) -> Any:
@@ -256,6 +325,7 @@ class _FileConfig(_Strict):
     context_window: PositiveInt | None = None
     sandbox: Literal["workspace-write", "read-only", "off"] | None = None
     sandbox_network: bool | None = None
+    read_secrets: bool | None = None
     env_passthrough: Strings | None = None
     secret_files: Strings | None = None
 
@@ -298,18 +368,25 @@ def load(flags: dict[str, Any] | None = None, repo: Path | None = None) -> Setti
     merged: dict[str, Any] = {}
     user = _read_toml(user_config_path())
     project_path = root / trust.CONFIG_NAME
-    project = _read_toml(project_path)
+    raw = read_project_config(root)
+    digest = trust.digest_of(raw)
+    project = _parse_toml(raw, project_path) if raw is not None else {}
     warned: list[str] = []
     ignored: list[str] = []
-    if project and not (flags.get("trust") or trust.is_trusted(root)):
-        ignored = [name for name in UNTRUSTED_KEYS if name in project]
+    narrowing: dict[str, Any] = {}
+    if project and not (flags.get("trust") or trust.is_trusted(root, digest)):
+        narrowing = {k: v for k, v in project.items() if k in NARROWING_KEYS}
+        ignored_values = _shown(project, [k for k in project if k not in NARROWING_KEYS])
+        ignored = [key.replace("-", "_") for key, _ in ignored_values]
         if ignored:
             keys = ", ".join(name.replace("_", "-") for name in ignored)
             warned.append(
                 f"ignored in the untrusted {project_path}: {keys} (trust this repository "
                 "with --trust or `coder trust` to use them)"
             )
-            project = {k: v for k, v in project.items() if k not in ignored}
+        project = {}
+    else:
+        ignored_values = ()
     env: dict[str, Any] = {}
     if os.environ.get("OPENAI_API_KEY"):
         env["api_key"] = os.environ["OPENAI_API_KEY"]
@@ -323,8 +400,26 @@ def load(flags: dict[str, Any] | None = None, repo: Path | None = None) -> Setti
             merged["checks_source"] = source
     if isinstance(merged.get("checks"), list):
         merged["checks"] = tuple(merged["checks"])
+    merged.update(_narrowed(merged, narrowing))
     merged["repo"] = root.resolve()
     merged["warnings"] = tuple(warned)
     merged["ignored_keys"] = tuple(name.replace("_", "-") for name in ignored)
+    merged["ignored_values"] = ignored_values
+    merged["project_config_digest"] = digest
     merged["flags"] = dict(flags)
     return replace(Settings(), **merged)
+
+
+def _narrowed(merged: dict[str, Any], narrowing: dict[str, Any]) -> dict[str, Any]:
+    """What an untrusted `.coder.toml` changes: only ever a stricter value."""
+    defaults = Settings()
+    out: dict[str, Any] = {}
+    for name, value in narrowing.items():
+        current = merged.get(name, getattr(defaults, name))
+        if name in NARROWING_LIMITS:
+            out[name] = value if current is None else min(current, value)
+        elif name == "secret_files":
+            out[name] = (*current, *(p for p in value if p not in current))
+        elif name == "protect_tests":
+            out[name] = bool(current or value)
+    return out

@@ -48,7 +48,7 @@ class SessionStarted(Event):
     schema_version: int = SCHEMA_VERSION
     """Version of the event schema (coder/schemas/*.json); bumped on incompatible changes."""
     sandbox: dict[str, Any] | None = None
-    """What confines commands: {"mode", "backend", "network"}."""
+    """What confines commands: {"mode", "backend", "network", "program"} (bwrap's path)."""
     profile: str = "default"
     """The model-size profile: default or small."""
     profile_reason: str = ""

@@ -4,7 +4,8 @@ A repository's `.git/config` (and `.gitattributes`) can make git run commands: h
 `core.fsmonitor`, clean/smudge/process filters, `diff.external`, textconv, signing
 programs. Every git call coder makes gets an environment that switches each of them off,
 the filters by name (they are read from the merged config first); diff commands also take
-`--no-ext-diff --no-textconv`.
+`--no-ext-diff --no-textconv`. git itself is the one `coder.hostprogs` resolves outside the
+repository, and runs with a PATH that holds no folder a sandboxed command can write.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+
+from coder.errors import UsageError
+from coder.hostprogs import host_program, safe_path
 
 FIXED = {
     "core.hooksPath": "/dev/null",
@@ -42,11 +46,11 @@ _FILTER_KEYS = ("clean", "smudge", "process")
 def filter_drivers(root: Path) -> list[str]:
     """Names of the filter drivers any config in effect for `root` defines."""
     proc = subprocess.run(
-        ["git", "config", "-z", "--name-only", "--get-regexp", r"^filter\."],
+        [git_program(root), "config", "-z", "--name-only", "--get-regexp", r"^filter\."],
         cwd=root,
         capture_output=True,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, **_config_env(FIXED)},
+        env={**os.environ, **_config_env(FIXED), "PATH": safe_path(root)},
     )
     names = set()
     for key in proc.stdout.decode("utf-8", "replace").split("\0"):
@@ -68,12 +72,23 @@ def safe_env(root: Path) -> dict[str, str]:
         **IDENTITY,
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_OPTIONAL_LOCKS": "0",
+        "PATH": safe_path(root),
     }
+
+
+def git_program(root: Path) -> str:
+    """The absolute path of the git coder runs for `root` (never one inside it)."""
+    found = host_program("git", root)
+    if found is None:
+        raise UsageError(
+            "git is not installed outside the repository; coder needs it to checkpoint your work"
+        )
+    return found
 
 
 def git_command(root: Path, args: list[str]) -> tuple[list[str], dict[str, str]]:
     """argv and the full environment of a safe `git ARGS` in `root`."""
-    argv = ["git", *args]
+    argv = [git_program(root), *args]
     if args and args[0] in ("diff", "log", "show"):
         argv[2:2] = DIFF_FLAGS
     return argv, {**os.environ, **safe_env(root)}

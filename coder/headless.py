@@ -86,7 +86,8 @@ class ProgressSink:
                 confined = "off (commands run unconfined)"
             else:
                 network = "network allowed" if sandbox.get("network") else "no network"
-                confined = f"{sandbox.get('mode')} ({sandbox.get('backend')}, {network})"
+                backend = " ".join(filter(None, (sandbox.get("backend"), sandbox.get("program"))))
+                confined = f"{sandbox.get('mode')} ({backend}, {network})"
             return (
                 f"coder: {event.model} ({event.provider}) in {event.repo}\n"
                 f"profile: {event.profile} ({event.profile_reason})\n"
@@ -273,12 +274,13 @@ def trust_command(args: argparse.Namespace) -> int:
     root = Path(args.repo) if args.repo else Path(".")
     if not root.is_dir():
         raise UsageError(f"repository directory not found: {root}")
-    digest = trust.trust(root)
+    digest, values = config.project_config(root)
     if digest is None:
         print(f"{root.resolve()} has no {trust.CONFIG_NAME}: nothing to trust")
         return 0
-    print(
-        f"trusted {root.resolve() / trust.CONFIG_NAME} (sha256 {digest[:12]}…); "
-        "if it changes, it is untrusted again"
-    )
+    trust.trust(root, digest)
+    print(f"trusted {root.resolve() / trust.CONFIG_NAME} (sha256 {digest[:12]}…), which sets:")
+    for key, value in values:
+        print(f"  {printable(key)} = {printable(value)}")
+    print("if it changes, it is untrusted again")
     return 0

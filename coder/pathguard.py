@@ -172,8 +172,8 @@ class PathGuard:
 
     # ---- operations --------------------------------------------------------------------
 
-    def read(self, path: str) -> bytes:
-        """The bytes of a regular file."""
+    def read(self, path: str, limit: int | None = None) -> bytes:
+        """The bytes of a regular file; WorkspaceError when it is over `limit` bytes."""
         with self.locate(path) as loc:
             if loc.kind is None:
                 raise WorkspaceError(f"no such file: {_short(path)}")
@@ -188,7 +188,12 @@ class PathGuard:
             except OSError as exc:
                 raise WorkspaceError(f"cannot read {_short(path)}: {exc.strerror}") from None
             with os.fdopen(fd, "rb") as handle:
-                return handle.read()
+                if limit is None:
+                    return handle.read()
+                data = handle.read(limit + 1)  # the size may change after any stat
+            if len(data) > limit:
+                raise WorkspaceError(f"{_short(path)} is larger than {limit:,} bytes")
+            return data
 
     def stage(self, path: str, tmp: str, data: bytes, mode: int | None = None) -> None:
         """Write `data` to the temporary file `tmp` beside `path` (fsynced, mode set).

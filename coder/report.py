@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coder.diff import unified_diff
+from coder.instructions import is_instructions_path
 from coder.proof import Proof, compare, is_test_path
 from coder.results import CheckRun
 
@@ -47,6 +48,9 @@ REPORT_SCHEMA: dict[str, Any] = _object(
         ),
     },
     tests_edited=_NAMES,
+    instructions_edited=_NAMES,
+    executables=_NAMES,
+    executables_complete=_BOOLEAN,
     diff=_STRING,
     checks={
         "type": "array",
@@ -109,6 +113,11 @@ class RunReport:
     models: dict[str, int] = field(default_factory=dict)
     """Model → turns it answered (more than one when routing switched models)."""
     files: list[FileChange] = field(default_factory=list)
+    executables: list[str] = field(default_factory=list)
+    """Executable files made or changed since the run began, anywhere in the tree
+    (`.venv` and `node_modules` included), by the agent's commands or anyone else."""
+    executables_complete: bool = True
+    """False when the tree was too large to look through whole."""
     diff: str = ""
     checks: list[dict[str, Any]] = field(default_factory=list)
     proof: Proof = field(default_factory=Proof)
@@ -122,6 +131,12 @@ class RunReport:
     def tests_edited(self) -> list[str]:
         """Test files the agent changed."""
         return [f.path for f in self.files if f.test]
+
+    @property
+    def instructions_edited(self) -> list[str]:
+        """Instruction files (AGENTS.md, CLAUDE.md, CONVENTIONS.md) the agent changed: the
+        next session reads them into its prompt."""
+        return [f.path for f in self.files if is_instructions_path(f.path)]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (the `report` event)."""
@@ -137,6 +152,9 @@ class RunReport:
             "models": self.models,
             "files": [vars(f) for f in self.files],
             "tests_edited": self.tests_edited,
+            "instructions_edited": self.instructions_edited,
+            "executables": self.executables,
+            "executables_complete": self.executables_complete,
             "diff": self.diff,
             "checks": self.checks,
             "proof": self.proof.to_dict(),
@@ -166,6 +184,12 @@ class RunReport:
                     f"{len(proof.new_failing)} fail"
                 )
             parts.append(counts)
+        if self.instructions_edited:
+            parts.append(f"instructions edited: {', '.join(self.instructions_edited)}")
+        if self.executables:
+            parts.append(f"executables made or changed: {', '.join(self.executables[:5])}")
+            if len(self.executables) > 5:
+                parts[-1] += f" and {len(self.executables) - 5} more"
         if self.tests_edited:
             verdict = _verdict(self.original_tests)
             parts.append(f"tests edited: {', '.join(self.tests_edited)} ({verdict})")
@@ -228,6 +252,17 @@ class RunReport:
             lines += ["", "### ⚠ Test files the agent edited", ""]
             lines += [f"- {_code(path)}" for path in self.tests_edited]
             lines.append(f"- with the test files as they were: {_verdict(self.original_tests)}")
+        if self.instructions_edited:
+            lines += ["", "### ⚠ Instruction files the agent edited", ""]
+            lines += [
+                f"- {_code(path)} (the next session reads it into the prompt)"
+                for path in self.instructions_edited
+            ]
+        if self.executables or not self.executables_complete:
+            lines += ["", "### ⚠ Executable files made or changed during the run", ""]
+            lines += [f"- {_code(path)}" for path in self.executables]
+            if not self.executables_complete:
+                lines.append("- (the tree was too large to look through whole)")
         lines += ["", "### Files changed", "", "| file | + | − |", "| --- | --- | --- |"]
         for change in self.files:
             note = " (test)" if change.test else " (secret: not shown)" if change.secret else ""
@@ -270,6 +305,10 @@ def report_text(data: dict[str, Any]) -> str:
         for f in data["files"]
     ]
     lines.append(f"files: {', '.join(files) if files else 'none changed'}")
+    if data.get("instructions_edited"):
+        lines.append(f"⚠ instruction files edited: {', '.join(data['instructions_edited'])}")
+    if data.get("executables"):
+        lines.append(f"⚠ executables made or changed: {', '.join(data['executables'])}")
     tokens, cost = data["tokens"], data["cost_usd"]
     lines.append(
         f"{data['model']} (profile {data['profile']}) · {data['turns']} turn(s) · prompt "

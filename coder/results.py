@@ -21,10 +21,17 @@ class SandboxState:
     backend: str
     """bubblewrap, or none."""
     network: bool
+    program: str | None = None
+    """The absolute path of the bubblewrap that confines commands (None when off)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form carried by events."""
-        return {"mode": self.mode, "backend": self.backend, "network": self.network}
+        return {
+            "mode": self.mode,
+            "backend": self.backend,
+            "network": self.network,
+            "program": self.program,
+        }
 
     def describe(self) -> str:
         """One line for people."""

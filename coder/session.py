@@ -18,9 +18,10 @@ from coder.budgets import Budgets
 from coder.checks import CheckRunner, detect
 from coder.config import LOCAL_MODEL, Settings
 from coder.conversation import Conversation, TokenUsage, UserText
-from coder.errors import Interrupted, UsageError
+from coder.errors import CoderError, Interrupted, UsageError
 from coder.events import CheckResult, Notice, Plan, Report, SessionStarted, ToolOutput
-from coder.instructions import Instructions
+from coder.executables import changed_executables
+from coder.instructions import Instructions, is_instructions_path
 from coder.instructions import find as find_instructions
 from coder.instructions import render as render_instructions
 from coder.mentions import mentioned_paths, with_mentioned_files
@@ -84,6 +85,8 @@ class Session:
             settings.sandbox,
             settings.sandbox_network,
             settings.env_passthrough,
+            secret_files=settings.secret_files,
+            read_secrets=settings.read_secrets,
         )
         self.workspace = Workspace(settings.repo, sandbox, settings.secret_files)
         checkpoints.latest(self.workspace)  # refuses a non-git directory before any work
@@ -172,7 +175,10 @@ class Session:
 
     def run(self, task: str) -> Outcome:
         """Run the agent on `task` (blocking); later calls continue the conversation."""
+        self._began_ns = time.time_ns()
+        edited_instructions: list[str] = []
         if self.ledger is None:
+            edited_instructions = self._instructions_left_by_the_agent()
             self.adopt(Ledger.start(self.workspace))
         assert self.ledger is not None
         if self.recorder.log is None:
@@ -209,6 +215,15 @@ class Session:
             )
             for warning in self._warnings():
                 self.sink.emit(Notice(warning, "warning"))
+            for path in edited_instructions:
+                self.sink.emit(
+                    Notice(
+                        f"{path} was written by coder's agent in an earlier session and is "
+                        "read into this prompt as project conventions: review it "
+                        "(`git diff`, or `coder undo`)",
+                        "warning",
+                    )
+                )
             if not self.checks.commands:
                 self.sink.emit(
                     Notice("no checks: finish will be accepted without tests", "warning")
@@ -250,6 +265,7 @@ class Session:
         except Interrupted:
             pass
         rows, proof = check_rows(checks.commands, checks.baseline, final)
+        executables, cut = changed_executables(self.workspace.root, self._began_ns)
         restored = checks.restored if tests_edited and checks.current("restored") else None
         meter = self.meter
         return RunReport(
@@ -279,6 +295,8 @@ class Session:
             },
             cost_usd=meter.cost,
             sandbox=self.workspace.sandbox.state.to_dict(),
+            executables=executables,
+            executables_complete=not cut,
         )
 
     def _warnings(self) -> list[str]:
@@ -296,6 +314,23 @@ class Session:
                 "to commands"
             )
         return warnings
+
+    def _instructions_left_by_the_agent(self) -> list[str]:
+        """Instruction files the latest earlier session's agent changed, still as it left them."""
+        previous = Ledger.latest(self.workspace, "active")
+        if previous is None:
+            return []
+        left = []
+        for path, (_, after) in previous.changed().items():
+            if not is_instructions_path(path) or after is None:
+                continue
+            try:
+                current = self.workspace.read_bytes(path)
+            except CoderError:
+                continue
+            if previous.content(after) == current:
+                left.append(path)
+        return sorted(left)
 
     def _add_instructions(self) -> list[Instructions]:
         """AGENTS.md and kin, nearest first, into the stable prefix before the repo map."""

@@ -26,15 +26,13 @@ def records_path() -> Path:
     return Path(base) / "coder" / "repositories.json"
 
 
-def config_digest(repo: Path) -> str | None:
-    """sha256 of the repository's `.coder.toml`; None when it has none."""
-    path = Path(repo) / CONFIG_NAME
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+def digest_of(data: bytes | None) -> str | None:
+    """sha256 of a `.coder.toml`'s bytes (None: the repository has none).
+
+    The caller reads the file once (`coder.config.read_project_config`) and digests and
+    parses those same bytes, so a file swapped between the two can never be trusted.
+    """
+    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 def _load() -> dict[str, Any]:
@@ -79,30 +77,25 @@ def _update(repo: Path, **values: Any) -> None:
     _save(repos)
 
 
-def is_trusted(repo: Path) -> bool:
-    """Whether the user trusted this repository's `.coder.toml` exactly as it is now."""
-    digest = config_digest(repo)
+def is_trusted(repo: Path, digest: str | None) -> bool:
+    """Whether the user trusted the `.coder.toml` whose sha256 is `digest`, in this repository."""
     return digest is not None and _entry(repo).get("trusted_config_sha256") == digest
 
 
-def trust(repo: Path) -> str | None:
-    """Trust the repository's current `.coder.toml`; returns its digest (None: no file)."""
-    digest = config_digest(repo)
+def trust(repo: Path, digest: str | None) -> None:
+    """Trust the `.coder.toml` whose sha256 is `digest` (the bytes the user was shown)."""
     if digest is not None:
         _update(repo, trusted_config_sha256=digest)
-    return digest
 
 
-def decline(repo: Path) -> None:
+def decline(repo: Path, digest: str | None) -> None:
     """Remember that the user declined to trust this `.coder.toml` (the TUI asks once)."""
-    digest = config_digest(repo)
     if digest is not None:
         _update(repo, declined_config_sha256=digest)
 
 
-def was_declined(repo: Path) -> bool:
+def was_declined(repo: Path, digest: str | None) -> bool:
     """Whether the user already declined to trust this `.coder.toml` as it is now."""
-    digest = config_digest(repo)
     return digest is not None and _entry(repo).get("declined_config_sha256") == digest
 
 

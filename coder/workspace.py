@@ -163,7 +163,7 @@ class Workspace:
     def sandbox(self) -> Sandbox:
         """The sandbox commands run in (workspace-write unless the session chose)."""
         if self._sandbox is None:
-            self._sandbox = Sandbox(self.root)
+            self._sandbox = Sandbox(self.root, secret_files=self.secret_files)
         return self._sandbox
 
     # ---- paths -------------------------------------------------------------------------

@@ -245,22 +245,22 @@ class CoderApp(App[int]):
         repo = self.settings.repo
         if not self.settings.ignored_keys:
             return
-        if trust.was_declined(repo):
+        if trust.was_declined(repo, self.settings.project_config_digest):
             for warning in self.settings.warnings:
                 await self.main_screen.transcript.add_notice(warning, "warning")
             return
         path = str(repo / trust.CONFIG_NAME)
-        self.push_screen(TrustScreen(path, self.settings.ignored_keys), self._trust_answered)
+        self.push_screen(TrustScreen(path, self.settings.ignored_values), self._trust_answered)
 
     async def _trust_answered(self, trusted: bool | None) -> None:
         repo = self.settings.repo
         transcript = self.main_screen.transcript
         if not trusted:
-            trust.decline(repo)
+            trust.decline(repo, self.settings.project_config_digest)
             for warning in self.settings.warnings:
                 await transcript.add_notice(warning, "warning")
             return
-        trust.trust(repo)
+        trust.trust(repo, self.settings.project_config_digest)  # the bytes the prompt showed
         keys = ", ".join(self.settings.ignored_keys)
         approval = self.approver.mode
         reloaded = config.load(self.settings.flags, repo=repo)

@@ -168,7 +168,7 @@ class TuiApprover:
         from coder.tui.screens.review import ReviewScreen
 
         cancelled = DiffDecision(frozenset(), comment="The user stopped the review.")
-        decision = self._ask(lambda: ReviewScreen(patch), cancelled)
+        decision = self._ask(lambda: ReviewScreen(patch, self.repo), cancelled)
         applied = applied_diff(patch, decision)
         if applied is not None and self.sink is not None:
             self.sink.note(DiffApplied(applied))

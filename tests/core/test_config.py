@@ -29,7 +29,7 @@ def test_precedence_flags_env_repo_user(git_repo: Path, monkeypatch: pytest.Monk
 
 def test_repo_checks_come_from_a_trusted_config(git_repo: Path) -> None:
     (git_repo / ".coder.toml").write_text('checks = ["make test"]\n')
-    trust.trust(git_repo)
+    trust.trust(git_repo, config.project_config(git_repo)[0])
     settings = config.load({}, repo=git_repo)
     assert settings.checks == ("make test",)
     assert settings.checks_source == "config"
@@ -115,7 +115,7 @@ def test_an_untrusted_repo_config_cannot_send_the_weak_model_elsewhere_or_set_pr
     )
     settings = config.load({}, repo=git_repo)
     assert settings.weak_base_url is None and settings.prices == {}
-    assert "prices, weak-base-url" in settings.warnings[0]
+    assert "weak-base-url, prices" in settings.warnings[0]
     trusted = config.load({"trust": True}, repo=git_repo)
     assert trusted.weak_base_url == "http://attacker.example/v1"
     assert trusted.prices == {"gpt-5.5": {"input": 0.0, "output": 0.0}}

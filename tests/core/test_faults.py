@@ -200,12 +200,15 @@ def test_entry_points_answer_bad_paths_with_one_line(tmp_path: Path, args: tuple
 
 
 def test_an_unreadable_repo_config_is_one_line_and_exit_2(repo: Path) -> None:
-    """Reading /proc/self/mem fails with EIO even for root: a real unreadable file."""
+    """A link to /proc/self/mem (EIO even for root) is refused before it is read: the
+    repository's config is read only inside the repository; a folder is no config."""
     (repo / ".coder.toml").symlink_to("/proc/self/mem")
-    proc = subprocess.run(
-        [sys.executable, "-m", "coder", "run", "fix it", "--repo", str(repo)],
-        capture_output=True,
-        text=True,
-    )
+    argv = [sys.executable, "-m", "coder", "run", "fix it", "--repo", str(repo)]
+    proc = subprocess.run(argv, capture_output=True, text=True)
     assert proc.returncode == 2
-    assert "cannot read" in one_error_line(proc)
+    assert "leads outside the repository" in one_error_line(proc)
+    (repo / ".coder.toml").unlink()
+    (repo / ".coder.toml").mkdir()
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "is a directory" in one_error_line(proc)

@@ -259,6 +259,11 @@ def test_a_candidate_bundling_a_fix_with_a_break_is_narrowed_before_it_is_judged
     assert any("took back the model's change at calc.py line 2" in n for n in notices)
 
 
+UNCUT_S = 240.0
+"""A candidate's cut-off in the endless-trial tests: a trial not cut at its own (seconds)
+would run this long; one cut ends in a tenth of it even on a loaded machine."""
+
+
 def _stepped(add_result: str, sub_result: str) -> str:
     """calc.py whose add counts up by STEP (endless where STEP is 0), then returns
     `add_result`; sub returns `sub_result`."""
@@ -268,16 +273,17 @@ def _stepped(add_result: str, sub_result: str) -> str:
 
 
 def test_a_narrowing_trial_that_never_ends_is_cut_after_ten_times_the_candidates_run(
-    calc: Path, scripted_server: Any
+    calc: Path, scripted_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Taking back the candidate's first hunk (STEP) makes its loop endless; the second
-    # (add's body) leaves it right. The endless trial must cost seconds, not the 30 s
-    # cut-off of a candidate.
+    # (add's body) leaves it right. The endless trial must cost seconds, not the cut-off of
+    # a candidate (raised to UNCUT_S here, so that the two differ far beyond any noise).
+    monkeypatch.setattr(small, "CANDIDATE_MIN_LIMIT_S", UNCUT_S)
     (calc / "calc.py").write_text("STEP = 0\n\n\n" + HALF)
     git(calc, "commit", "-qam", "half")
     candidate = _stepped("n + 1", "a - b")
     server = scripted_server([_answer(candidate)])
-    session, events = _session(calc, server, max_turns=1, time_budget_s=120)
+    session, events = _session(calc, server, max_turns=1, time_budget_s=2 * UNCUT_S)
     started = time.monotonic()
 
     outcome = session.run("fix sub")
@@ -285,25 +291,26 @@ def test_a_narrowing_trial_that_never_ends_is_cut_after_ten_times_the_candidates
     elapsed = time.monotonic() - started
     assert outcome.status == "passed"
     assert (calc / "calc.py").read_text() == "STEP = 1\n\n\n" + RIGHT
-    assert small.NARROW_MIN_LIMIT_S <= elapsed < small.CANDIDATE_MIN_LIMIT_S
+    assert small.NARROW_MIN_LIMIT_S <= elapsed < UNCUT_S / 2
 
 
 def test_narrowing_a_refused_finish_cuts_a_trial_that_never_ends(
-    calc: Path, scripted_server: Any
+    calc: Path, scripted_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Applied (it fails 1 test where the stub fails 3), then refused: narrowing takes back
     # each hunk in turn, and taking back STEP makes add's loop endless.
+    monkeypatch.setattr(small, "CANDIDATE_MIN_LIMIT_S", UNCUT_S)
     (calc / "calc.py").write_text("STEP = 0\n\n\n" + CALC_STUB)
     git(calc, "commit", "-qam", "stub")
     candidate = _stepped("n", "a * b")
     server = scripted_server([_answer(candidate)])
-    session, events = _session(calc, server, max_turns=1, time_budget_s=120)
+    session, events = _session(calc, server, max_turns=1, time_budget_s=2 * UNCUT_S)
     started = time.monotonic()
 
     session.run("implement add and sub")
 
     assert events.writes() == [candidate]
-    assert time.monotonic() - started < small.CANDIDATE_MIN_LIMIT_S
+    assert time.monotonic() - started < UNCUT_S / 2
 
 
 def test_no_answer_starts_when_the_time_left_cannot_fit_one() -> None:

@@ -72,11 +72,13 @@ def test_no_network_to_a_loopback_listener(repo: Path, scripted_server: Any) -> 
         thread.join()
     assert hits == [], proc.stderr
     result = next(e for e in events(proc) if e["type"] == "tool_result")
+    program = result["sandbox"].pop("program")
     assert result["sandbox"] == {
         "mode": "workspace-write",
         "backend": "bubblewrap",
         "network": False,
     }
+    assert Path(program).is_absolute() and not Path(program).is_relative_to(repo)
 
 
 def test_writes_outside_hooks_and_fsmonitor_do_not_land(repo: Path, scripted_server: Any) -> None:
@@ -166,7 +168,12 @@ def test_sandbox_off_runs_unconfined_and_says_so(repo: Path, scripted_server: An
     proc = coder_run(repo, server.base_url, "--sandbox", "off", "--check", "true")
     assert "warning: --sandbox off" in proc.stderr
     started = events(proc)[0]
-    assert started["sandbox"] == {"mode": "off", "backend": "none", "network": True}
+    assert started["sandbox"] == {
+        "mode": "off",
+        "backend": "none",
+        "network": True,
+        "program": None,
+    }
     checks = [e for e in events(proc) if e["type"] == "check_result"]
     assert checks and all(c["sandbox"]["mode"] == "off" for c in checks)
     assert (repo / "made-unconfined").exists()

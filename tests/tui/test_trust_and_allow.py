@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from coder import trust
+from coder import config, trust
 from coder.tui import make_app
 from coder.tui.screens.confirm import CommandScreen
 from coder.tui.screens.trust import TrustScreen
@@ -37,7 +37,7 @@ async def test_trusting_the_repo_config_applies_its_keys(
         await wait_for(pilot, lambda: not app.agent_running, timeout=60)
         assert not isinstance(app.screen, CommandScreen)  # echo is allowed now
         await finish_run(pilot)
-    assert trust.is_trusted(stats_repo)
+    assert trust.is_trusted(stats_repo, config.project_config(stats_repo)[0])
 
 
 async def test_declining_is_asked_once_and_the_keys_stay_ignored(
@@ -58,7 +58,7 @@ async def test_declining_is_asked_once_and_the_keys_stay_ignored(
             pilot, lambda: "ignored in the untrusted" in again.main_screen.transcript_text()
         )
         assert not isinstance(again.screen, TrustScreen)
-    assert not trust.is_trusted(stats_repo)
+    assert not trust.is_trusted(stats_repo, config.project_config(stats_repo)[0])
 
 
 async def test_always_allow_is_remembered_for_the_repository(

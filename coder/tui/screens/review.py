@@ -23,6 +23,7 @@ from textual.widgets import Footer, Input, Static
 
 from coder.approval import DiffDecision
 from coder.diff.parse import FilePatch, Hunk, Patch
+from coder.hostprogs import host_program, in_repository
 from coder.tui.widgets.diff_view import DiffView
 
 _HEADER = re.compile(r"^@@+\s*-(\d+)(?:,\d+)?\s+\+(\d+)(?:,\d+)?\s*@@+ ?(.*)$")
@@ -95,9 +96,24 @@ def build_decision(
     )
 
 
-def editor_command() -> list[str]:
-    """The user's editor as an argv prefix: $EDITOR, then $VISUAL, then vi."""
-    return shlex.split(os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi")
+def editor_command(root: Path) -> list[str]:
+    """The user's editor as an argv prefix: $EDITOR, then $VISUAL, then vi.
+
+    It runs on the host, so its program is found outside the repository `root` (a
+    command could plant `vi` in an activated `.venv/bin`); OSError when there is none.
+    """
+    argv = shlex.split(os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi")
+    if not argv:
+        raise OSError("$EDITOR is empty")
+    program = argv[0]
+    if os.sep in program:
+        if in_repository(program, root):
+            raise OSError(f"{program} is inside the repository; coder runs no program from it")
+        return argv
+    found = host_program(program, root)
+    if found is None:
+        raise OSError(f"{program} not found outside the repository")
+    return [found, *argv[1:]]
 
 
 class ReviewScreen(ModalScreen[DiffDecision]):
@@ -130,9 +146,11 @@ class ReviewScreen(ModalScreen[DiffDecision]):
     ReviewScreen #comment.-visible { display: block; }
     """
 
-    def __init__(self, patch: Patch) -> None:
+    def __init__(self, patch: Patch, root: Path | None = None) -> None:
         super().__init__()
         self.patch = patch
+        self._root = (root or Path.cwd()).resolve()
+        """The repository: the editor is never a program inside it."""
         self.hunks = self.patch.hunks
         self.decisions = ["pending"] * len(self.hunks)
         self.edited: dict[int, str] = {}
@@ -259,7 +277,7 @@ class ReviewScreen(ModalScreen[DiffDecision]):
             path = Path(tmp) / f"hunk-{index + 1}.diff"
             path.write_text(original, encoding="utf-8")
             try:
-                code = self._run_editor([*editor_command(), str(path)])
+                code = self._run_editor([*editor_command(self._root), str(path)])
             except OSError as exc:
                 self.notify(f"cannot start the editor: {exc}", severity="error")
                 return

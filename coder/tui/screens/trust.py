@@ -15,7 +15,7 @@ KEY_HINTS = "y trust this repository · n keep ignoring those keys"
 
 
 class TrustScreen(ModalScreen[bool]):
-    """The config file, the keys it would set, and two answers."""
+    """The config file, what it would set (keys and values), and two answers."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "trust"),
@@ -32,21 +32,23 @@ class TrustScreen(ModalScreen[bool]):
     TrustScreen #trust-hints { color: $accent; }
     """
 
-    def __init__(self, config_path: str, keys: tuple[str, ...]) -> None:
+    def __init__(self, config_path: str, values: tuple[tuple[str, str], ...]) -> None:
         super().__init__()
         self.config_path = config_path
-        self.keys = keys
+        self.values = values
+        """(key, value) pairs, the ones that decide where the API key goes and what runs first."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(
                 Content(
                     f"{printable(self.config_path)} is not trusted yet. Until you trust it, "
-                    "coder ignores these keys (they could send your API key elsewhere or "
-                    "run commands):"
+                    "coder ignores what it sets beyond narrowing your limits (it could send "
+                    "your API key elsewhere or run commands):"
                 )
             )
-            yield Static(Content(", ".join(self.keys)), id="trust-keys")
+            lines = [f"{printable(key)} = {printable(value)}" for key, value in self.values]
+            yield Static(Content("\n".join(lines)), id="trust-keys")
             yield Static(
                 Content("Trust holds for the file as it is now; if it changes, coder asks again.")
             )

@@ -213,7 +213,8 @@ def run_session(
     finally:
         signal.signal(signal.SIGINT, previous)
     if session.report is not None:
-        write_report(session.report.to_markdown(), getattr(args, "report", None))
+        markdown = session.clean(session.report.to_markdown())  # secrets out, as everywhere
+        write_report(markdown, getattr(args, "report", None))
     if outcome.status == "error":
         print(f"coder: error: {printable(outcome.summary)}", file=sys.stderr)
     return outcome.exit_code

@@ -185,6 +185,7 @@ class Sandbox:
         bwrap: str | None = None,
         secret_files: tuple[str, ...] = (),
         read_secrets: bool = False,
+        secret_paths: list[str] | None = None,
     ) -> None:
         if mode not in MODES:
             raise SandboxError(f"unknown sandbox mode {mode!r}: use one of {', '.join(MODES)}")
@@ -197,7 +198,8 @@ class Sandbox:
         """`secret-files` patterns beside the deny-list: masked like it."""
         self.read_secrets = read_secrets
         """Let commands read secret files (`--read-secrets`); masked otherwise."""
-        self._secrets: list[str] | None = None
+        self._secrets = secret_paths
+        """The secret files found in the tree (None: look once, at the first command)."""
         self._private: Path | None = None
         self._problem: str | None = None
         self._probed = mode == "off"

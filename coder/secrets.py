@@ -8,6 +8,7 @@ assignments in env-file style, and the literal values of this session's secret v
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import os
 import re
@@ -143,15 +144,25 @@ class Redactor:
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         wanted = {v.strip() for v in values if v and len(v.strip()) >= MIN_SECRET_VALUE}
-        ordered = sorted(wanted, key=len, reverse=True)
-        self._values = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        forms = {form for value in wanted for form in encoded_forms(value)}
+        ordered = sorted(forms, key=len, reverse=True)
+        # A line break may fall anywhere inside an encoded form (base64 wraps at 76, xxd -p
+        # at 60 characters).
+        wrapped = ("(?:\r?\n)?".join(map(re.escape, form)) for form in ordered)
+        self._values = re.compile("|".join(wrapped)) if ordered else None
 
     @classmethod
-    def for_session(cls, api_key: str | None, environ: Mapping[str, str] | None = None) -> Redactor:
-        """The redactor of a session: its API key and every secret-looking variable's value."""
+    def for_session(
+        cls,
+        api_key: str | None,
+        environ: Mapping[str, str] | None = None,
+        known: Iterable[str] = (),
+    ) -> Redactor:
+        """The redactor of a session: its API key, every secret-looking variable's value and
+        the `known` values (the repository's secret files and git credentials)."""
         env = os.environ if environ is None else environ
         values = [value for name, value in env.items() if SECRET_WORDS.search(name)]
-        return cls([*values, *([api_key] if api_key else [])])
+        return cls([*values, *([api_key] if api_key else []), *known])
 
     def redact(self, text: str) -> str:
         """`text` with every recognised secret replaced."""
@@ -172,6 +183,23 @@ class Redactor:
             and "PRIVATE KEY" in text[start : start + 60]
             and ("-----END " not in text[start:])
         )
+
+
+def encoded_forms(value: str) -> list[str]:
+    """The texts that give `value` away: itself, reversed, hex (either case), and base64
+    (standard and URL-safe) at each of the three alignments it can have inside a longer
+    encoded text, less the edge characters that depend on its neighbours."""
+    data = value.encode("utf-8")
+    forms = [value, value[::-1], data.hex(), data.hex().upper()]
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + data).decode("ascii")
+        start, end = -(-8 * offset // 6), 8 * (offset + len(data)) // 6
+        core = encoded[start:end]
+        forms += [core, core.translate(_URL_SAFE)]
+    return [form for form in forms if len(form) >= MIN_SECRET_VALUE]
+
+
+_URL_SAFE = str.maketrans("+/", "-_")
 
 
 def _redact_assignment(match: re.Match[str]) -> str:

@@ -35,6 +35,7 @@ from coder.results import CheckRun, Outcome
 from coder.routing import Router, ladder
 from coder.sandbox import Sandbox, refused_passthrough
 from coder.secrets import Redactor
+from coder.secretscan import repository_secrets, secret_files_in
 from coder.session_log import Recorded, Recorder, SessionLog
 from coder.sinks import RedactingSink
 from coder.textsafe import valid_utf8
@@ -69,15 +70,19 @@ class Session:
         self, settings: Settings, sink: EventSink, approver: Approver, provider: Provider
     ) -> None:
         self.settings = settings
-        self.redactor = Redactor.for_session(settings.api_key)
-        self.recorder = Recorder(Conversation(), self._clean)
+        root = settings.repo.resolve()
+        secret_paths = secret_files_in(root, settings.secret_files)
+        self.redactor = Redactor.for_session(
+            settings.api_key, known=repository_secrets(root, secret_paths)
+        )
+        self.recorder = Recorder(Conversation(), self.clean)
         """Appends every step to the session record (`.git/coder/sessions/ID.log`)."""
         watchers: list[EventSink] = [self.recorder]
         if isinstance(provider, Router):  # it learns of failing checks from the events
             watchers.append(provider)
             provider.notify = lambda message: self.sink.emit(Notice(message))
         self.sink: EventSink = RedactingSink(
-            FanOutSink(sink, *watchers), self._clean, self.redactor.holds_partial_block
+            FanOutSink(sink, *watchers), self.clean, self.redactor.holds_partial_block
         )
         sink = self.sink
         sandbox = Sandbox(
@@ -87,6 +92,7 @@ class Session:
             settings.env_passthrough,
             secret_files=settings.secret_files,
             read_secrets=settings.read_secrets,
+            secret_paths=secret_paths,
         )
         self.workspace = Workspace(settings.repo, sandbox, settings.secret_files)
         checkpoints.latest(self.workspace)  # refuses a non-git directory before any work
@@ -103,7 +109,7 @@ class Session:
                 f'[prices."{provider.model}"] (input, cached-input, output per 1M tokens) in '
                 "~/.config/coder/config.toml"
             )
-        self.conversation = Conversation(clean=self._clean)
+        self.conversation = Conversation(clean=self.clean)
         self.ledger: Ledger | None = None
         """What the agent changed this session (and the checkpoint it started from)."""
         self._started = False
@@ -164,7 +170,7 @@ class Session:
         )
         self.sink.emit(replace(event, tests=counts))
 
-    def _clean(self, text: str) -> str:
+    def clean(self, text: str) -> str:
         """What any text must pass before a model, JSON Lines or a screen sees it."""
         return self.redactor.redact(valid_utf8(text))
 
@@ -391,7 +397,7 @@ class Session:
         if recorded.conversation is None:
             raise UsageError(f"session {recorded.ident} recorded no conversation to resume")
         conversation = Conversation.from_dict(recorded.conversation)
-        conversation.clean = self._clean
+        conversation.clean = self.clean
         self.conversation = self.agent.conversation = conversation
         self.adopt(Ledger.load(self.workspace, recorded.ident))
         self.recorder.attach(SessionLog(recorded.path), conversation)

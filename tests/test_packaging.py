@@ -99,3 +99,11 @@ def test_every_install_hint_names_the_distribution_on_pypi() -> None:
     assert offenders == []
     assert DISTRIBUTION in INSTALL_LOCAL
     assert INSTALL_LOCAL in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_ci_recipe_leaves_no_token_in_the_checkout() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    recipe = readme[readme.index("### In CI: a GitHub Actions job") :]
+    recipe = recipe[: recipe.index("```\n\n")]
+    checkout = recipe[recipe.index("actions/checkout@") :]
+    assert checkout.splitlines()[1].strip() == "with: { persist-credentials: false }"

@@ -165,3 +165,64 @@ def test_a_secret_file_commands_may_read_is_still_redacted(
     received = "\n".join(tool_outputs(server))
     assert "b3BlbnNzaC1rZXkt" not in received and "b3BlbnNzaC1rZXkt" not in proc.stdout
     assert "[REDACTED private key]" in received
+
+
+def test_encoded_secret_values_never_leave_coder(repo: Path, scripted_server: Any) -> None:
+    """A command that may read .env (`--read-secrets`) prints its values in base64 (both
+    alphabets, shifted), hex and reversed, and writes one into a file: none of those forms
+    reaches the model, the JSON Lines, stderr, the session log or the Markdown report; nor
+    does the value of a secret-looking variable, or the token in .git/config."""
+    import base64
+    import subprocess
+
+    password = "pa55word-xyz-987654"
+    token = "tok-abcdef1234567890"
+    header = "Z2l0aHViLXRva2VuLXZhbHVl"
+    (repo / ".env").write_text(f"DB_PASSWORD={password}\n")
+    subprocess.run(
+        ["git", "config", "http.https://github.com/.extraheader", f"AUTHORIZATION: basic {header}"],
+        cwd=repo,
+        check=True,
+    )
+    value = password.encode()
+    forms = [
+        base64.b64encode(value).decode(),
+        base64.b64encode(b"x" + value).decode(),
+        base64.urlsafe_b64encode(b"xy" + value).decode(),
+        value.hex(),
+        value.hex().upper(),
+        password[::-1],
+        token,
+        base64.b64encode(token.encode()).decode(),
+        header,
+        header[::-1],
+    ]
+    leak = (
+        "base64 -w0 .env; echo; (printf x; cat .env) | base64 -w0; echo; "
+        "(printf xy; cat .env) | base64 -w0 | tr '+/' '-_'; echo; xxd -p .env; "
+        "xxd -p .env | tr a-f A-F; rev .env; base64 -w0 .env > leak.txt"
+    )
+    server = scripted_server(
+        [run_command("run", command=leak), {"text": "done", "tool_calls": [], "repeat": True}]
+    )
+    report = repo.parent / "report.md"
+    proc = coder_run(
+        repo,
+        server.base_url,
+        "--max-turns",
+        "2",
+        "--read-secrets",
+        "--report",
+        str(report),
+        env={"MY_SERVICE_TOKEN": token},
+    )
+    assert (repo / "leak.txt").exists()  # the command did run and read the file
+    sent = "\n".join(str(body) for body in server.received)
+    logs = "".join(p.read_text() for p in (repo / ".git" / "coder" / "sessions").glob("*.log"))
+    assert logs and report.read_text()
+    places = {"request": sent, "json": proc.stdout, "stderr": proc.stderr, "log": logs}
+    places["report"] = report.read_text()
+    for where, text in places.items():
+        for form in forms:
+            assert form.rstrip("=")[2:-2] not in text, (where, form)
+    assert "[REDACTED secret value]" in sent

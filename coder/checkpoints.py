@@ -115,8 +115,39 @@ class GitStore:
     def snapshot(self, index_file: Path | None = None) -> str:
         """The tree of the working tree now (secrets excepted); `index_file` makes it fast."""
         with self._index(self.git_dir / "index", keep=index_file) as env:
-            self._git("add", "-A", *self._pathspecs(), env=env)
+            self._add_all(env)
             return self._git("write_tree", env=env)
+
+    def _add_all(self, env: dict[str, str]) -> None:
+        """Stage the whole tree in the index of `env`. A file that vanishes while git reads
+        it (an editor's swap file) or a nested repository without a commit is left out, not
+        fatal: write-tree decides."""
+        self.repo.git.add(
+            "--ignore-errors", "-A", *self._pathspecs(), env=env, with_exceptions=False
+        )
+
+    def refuse_unmerged(self) -> None:
+        """UsageError naming the state when the index holds unmerged paths (a merge, rebase,
+        cherry-pick or revert stopped on conflicts): coder cannot save such an index."""
+        unmerged = self.repo.git.ls_files("-u", "-z", env=self.env, with_exceptions=False)
+        if not unmerged:
+            return
+        paths = sorted({e.split("\t", 1)[-1] for e in str(unmerged).split("\0") if "\t" in e})
+        state, abort = "a merge", "git merge --abort"
+        for marker, name, command in (
+            ("rebase-merge", "a rebase", "git rebase --abort"),
+            ("rebase-apply", "a rebase", "git rebase --abort"),
+            ("CHERRY_PICK_HEAD", "a cherry-pick", "git cherry-pick --abort"),
+            ("REVERT_HEAD", "a revert", "git revert --abort"),
+        ):
+            if (self.git_dir / marker).exists():
+                state, abort = name, command
+                break
+        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        raise UsageError(
+            f"the repository is in the middle of {state} with unmerged paths ({shown}): "
+            f"resolve them and `git add` them, or `{abort}`, then run coder"
+        )
 
     def index_tree(self) -> str:
         """The user's index as a tree."""
@@ -164,6 +195,10 @@ class GitStore:
             handle.flush()
             return self._git("hash_object", "-w", "--no-filters", handle.name)
 
+    def size(self, sha: str) -> int:
+        """A blob's size in bytes, without reading it."""
+        return int(self.repo.odb.info(bytes.fromhex(sha)).size)
+
     def get(self, sha: str) -> bytes:
         """The bytes of a blob."""
         return bytes(self.repo.odb.stream(bytes.fromhex(sha)).read())
@@ -196,6 +231,7 @@ class GitStore:
             head: str | None = self.repo.head.commit.hexsha
         except ValueError:
             head = None
+        self.refuse_unmerged()
         tree = self.snapshot()
         index_tree = self.index_tree()
         parents = ["-p", head] if head else []
@@ -231,7 +267,7 @@ class GitStore:
         """Unified diff from the checkpoint to the working tree (untracked included)."""
         with self._index() as env:
             self._git("read_tree", checkpoint.tree, env=env)
-            self._git("add", "-A", *self._pathspecs(), env=env)
+            self._add_all(env)
             return self._git(
                 "diff", "--cached", *DIFF_FLAGS, checkpoint.tree, "--no-color", env=env
             )
@@ -243,8 +279,11 @@ def create(ws: Workspace, label: str = "before coder run") -> Checkpoint:
 
 
 def latest(ws: Workspace) -> Checkpoint | None:
-    """The newest checkpoint, if any (also refuses a directory that is not a repository)."""
-    return GitStore(ws).latest()
+    """The newest checkpoint, if any. Refuses, in one line, a directory that is not a
+    repository and one in the middle of a merge (or rebase, …) with unmerged paths."""
+    store = GitStore(ws)
+    store.refuse_unmerged()
+    return store.latest()
 
 
 def diff_since(ws: Workspace, checkpoint: Checkpoint) -> str:

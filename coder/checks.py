@@ -23,6 +23,7 @@ from coder.proof import (
     TestResults,
     is_go_test,
     is_pytest,
+    is_test_path,
     read_go_json,
     read_junit,
     read_output,
@@ -33,6 +34,9 @@ from coder.results import CheckRun
 from coder.workspace import Workspace, head_tail
 
 MAX_FAILURE_CHARS = 6000
+BASELINE_BUDGET_SHARE = 0.25
+BASELINE_MIN_S = 30.0
+"""With a time budget, the baseline may take this share of it (but at least this long)."""
 CANDIDATE_EPOCH = 1_000_000_000
 """Candidate files checked in the sandbox get mtimes from here (2001), one second apart."""
 
@@ -69,6 +73,8 @@ def run_check(
     folder = Path(tempfile.mkdtemp(prefix="coder-junit-")) if is_pytest(command) else None
     go_json = is_go_test(command)
     actual = with_junit(command, folder / "results.xml") if folder else command
+    if folder:  # a test that hangs has its stack dumped before the kill: the model sees where
+        actual += f" -o faulthandler_timeout={max(1, int(timeout_s - max(3.0, timeout_s / 10)))}"
     actual = with_go_json(actual) if go_json else actual
     if go_json and on_output is not None:
         on_output = _go_text(on_output)
@@ -95,7 +101,8 @@ def run_check(
     passed = result.exit_code == 0
     output = _JUNIT_NOTE.sub("", output)
     if result.timed_out:
-        output += f"\n[check timed out after {timeout_s:.0f} s]"
+        hung = hang_summary(output, ws.root)
+        output += f"\n[check timed out after {timeout_s:.0f} s" + (f"; {hung}]" if hung else "]")
     text = head_tail(output.strip(), 2000) if passed else trim_failure(output)
     failing = 0 if passed else failing_tests(output, tests)  # counted before trimming
     return CheckRun(
@@ -110,6 +117,32 @@ def run_check(
         phase,
         result.timed_out,
     )
+
+
+_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+) in (\S+)', re.M)
+
+
+def hang_summary(output: str, root: Path) -> str | None:
+    """From pytest's traceback dump at a timeout (faulthandler): which test hung and where
+    it was stuck, in one line; None when the output holds no such dump."""
+    start = output.rfind("Timeout (")
+    if start == -1:
+        return None
+    prefix = str(root).rstrip("/") + "/"
+    for block in output[start:].split("Thread 0x"):
+        frames = [
+            (path.removeprefix(prefix), int(line), name)
+            for path, line, name in _FRAME.findall(block)
+        ]
+        test = next((f for f in frames if is_test_path(f[0]) and f[2].startswith("test")), None)
+        if test is None:
+            continue
+        where = frames[0]
+        stuck = f"stuck at {where[0]} line {where[1]} in {where[2]}" if where != test else ""
+        return " ".join(
+            filter(None, (f"the test that hung: {test[0]}::{test[2]} (line {test[1]})", stuck))
+        )
+    return None
 
 
 def _go_text(on_output: Callable[[str], None]) -> Callable[[str], None]:
@@ -209,11 +242,20 @@ class CheckRunner:
         cancel: threading.Event | None = None,
         on_output: Callable[[str], None] = lambda text: None,
         on_result: Callable[[CheckRun], None] = lambda run: None,
+        time_budget_s: float | None = None,
     ) -> None:
         self.ws = ws
         self.commands = commands
         """The check commands, in order (the TUI's /checks replaces them)."""
         self.timeout_s = timeout_s
+        self.baseline_timeout_s = (
+            timeout_s
+            if time_budget_s is None
+            else min(timeout_s, max(BASELINE_MIN_S, BASELINE_BUDGET_SHARE * time_budget_s))
+        )
+        """The baseline's cut-off: a share of the time budget (it runs before the first
+        edit, so a suite that hangs must not hold the run); also every later run's once the
+        baseline met it (the suite is known to hang)."""
         self.cancel = cancel or threading.Event()
         self.on_output = on_output
         self.on_result = on_result
@@ -243,6 +285,8 @@ class CheckRunner:
         when the user interrupts."""
         runs = []
         limit = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
+        if phase == "baseline" or any(run.timed_out for run in self.baseline or []):
+            limit = min(limit, self.baseline_timeout_s)
         for command in self.commands:
             output = None if quiet else self.on_output
             run = run_check(self.ws, command, limit, output, self.cancel, overlays, phase)

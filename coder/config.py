@@ -34,7 +34,8 @@ from coder.pathguard import PathGuard
 
 NARROWING_LIMITS = (
     "max_turns", "time_budget_s", "max_cost", "max_tokens", "command_timeout_s",
-    "check_timeout_s", "model_timeout_s", "max_repeats",
+    "check_timeout_s", "model_timeout_s", "max_repeats", "limit_processes", "limit_memory_mb",
+    "limit_file_size_mb", "limit_cpu_s", "limit_tmp_mb",
 )  # fmt: skip
 """Limits an untrusted `.coder.toml` may lower (never raise): the smaller value holds."""
 NARROWING_KEYS = (*NARROWING_LIMITS, "secret_files", "protect_tests")
@@ -114,6 +115,16 @@ class Settings:
     """What confines the model's commands: workspace-write, read-only or off."""
     sandbox_network: bool = False
     """Let sandboxed commands reach the network."""
+    limit_processes: int = 1024
+    """Processes (and threads) one command's tree may run at once."""
+    limit_memory_mb: int = 2048
+    """Private writable memory of each process of a command, MiB."""
+    limit_file_size_mb: int = 1024
+    """Largest file a command may write, MiB."""
+    limit_cpu_s: int = 600
+    """CPU seconds of each process of a command."""
+    limit_tmp_mb: int = 1024
+    """Size of the sandbox's private /tmp (and /run), MiB."""
     read_secrets: bool = False
     """Let sandboxed commands read secret files (the deny-list and `secret-files`); by
     default they see them empty, so a command cannot send them to the model."""
@@ -326,6 +337,11 @@ class _FileConfig(_Strict):
     sandbox: Literal["workspace-write", "read-only", "off"] | None = None
     sandbox_network: bool | None = None
     read_secrets: bool | None = None
+    limit_processes: PositiveInt | None = None
+    limit_memory_mb: PositiveInt | None = None
+    limit_file_size_mb: PositiveInt | None = None
+    limit_cpu_s: PositiveInt | None = None
+    limit_tmp_mb: PositiveInt | None = None
     env_passthrough: Strings | None = None
     secret_files: Strings | None = None
 

@@ -365,17 +365,26 @@ def _run_state(run: CheckRun | None) -> str:
 
 
 def file_changes(
-    changed: dict[str, tuple[bytes | None, bytes | None]], secret: set[str]
+    changed: dict[str, tuple[bytes | int | None, bytes | int | None]], secret: set[str]
 ) -> tuple[list[FileChange], str]:
-    """Diffstat rows and the unified diff of the agent's changes (secret files not shown)."""
+    """Diffstat rows and the unified diff of the agent's changes (secret files not shown).
+
+    A side given as an int is a file too large to read (its size in bytes); it and binary
+    files are named in the diff with their sizes, never shown."""
     rows, parts = [], []
     for path in sorted(changed):
         before, after = changed[path]
         if path in secret:
             rows.append(FileChange(path, 0, 0, is_test_path(path), secret=True))
             continue
-        old = before.decode("utf-8", "replace") if before is not None else None
-        new = after.decode("utf-8", "replace") if after is not None else None
+        if _unshown(before) or _unshown(after):
+            rows.append(FileChange(path, 0, 0, is_test_path(path)))
+            parts.append(
+                f"Binary or large file {path}: {_size(before)} → {_size(after)}, not shown\n"
+            )
+            continue
+        old = before.decode("utf-8", "replace") if isinstance(before, bytes) else None
+        new = after.decode("utf-8", "replace") if isinstance(after, bytes) else None
         text = unified_diff(path, old, new)
         added = sum(
             1 for line in text.splitlines() if line.startswith("+") and not line.startswith("+++")
@@ -386,6 +395,16 @@ def file_changes(
         rows.append(FileChange(path, added, removed, is_test_path(path)))
         parts.append(text)
     return rows, "".join(parts)
+
+
+def _unshown(side: bytes | int | None) -> bool:
+    return isinstance(side, int) or (side is not None and b"\0" in side[:8000])
+
+
+def _size(side: bytes | int | None) -> str:
+    if side is None:
+        return "absent"
+    return f"{side if isinstance(side, int) else len(side):,} bytes"
 
 
 def check_rows(

@@ -20,12 +20,14 @@ import subprocess
 import sys
 import tempfile
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from coder.errors import SandboxError
 from coder.gitdirs import pointed_git_dirs
 from coder.hostprogs import host_program, in_own_installation, in_repository, own_installation
+from coder.limits import MIB, Limits
 from coder.results import SandboxState
 from coder.secrets import private_dir, secret_variable
 from coder.secretscan import git_config_path, sanitized_git_config, secret_files_in
@@ -186,6 +188,7 @@ class Sandbox:
         secret_files: tuple[str, ...] = (),
         read_secrets: bool = False,
         secret_paths: list[str] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if mode not in MODES:
             raise SandboxError(f"unknown sandbox mode {mode!r}: use one of {', '.join(MODES)}")
@@ -198,6 +201,8 @@ class Sandbox:
         """`secret-files` patterns beside the deny-list: masked like it."""
         self.read_secrets = read_secrets
         """Let commands read secret files (`--read-secrets`); masked otherwise."""
+        self.limits = limits or Limits()
+        """What each command's process tree may use."""
         self._secrets = secret_paths
         """The secret files found in the tree (None: look once, at the first command)."""
         self._private: Path | None = None
@@ -276,12 +281,12 @@ class Sandbox:
         root = str(self.root)
         args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         # tmpfs before binds: a later tmpfs would hide a repository that lives under /tmp.
-        args += ["--tmpfs", "/tmp", "--dir", SANDBOX_HOME]
+        args += [*self._tmpfs("/tmp"), "--dir", SANDBOX_HOME]
         for tool in _tools_under_tmp():  # a virtualenv or toolchain that lives in /tmp
             args += ["--ro-bind", tool, tool]
         for folder in writable:
             args += ["--bind", str(folder), str(folder)]
-        args += _hide_runtime_dirs(self.network)
+        args += _hide_runtime_dirs(self.network, self._tmpfs)
         args += self._home_arguments()
         args += ["--bind" if self.mode == "workspace-write" else "--ro-bind", root, root]
         for path in self._read_only_inside():
@@ -305,14 +310,14 @@ class Sandbox:
         home = Path(os.environ.get("HOME") or str(Path.home())).resolve()
         args: list[str] = []
         if home.is_dir() and home != Path("/"):  # the repository's bind, later, shows it again
-            args += ["--tmpfs", str(home)]
+            args += self._tmpfs(str(home))
             for needed in _needed_from_home(home, self.root):
                 args += ["--ro-bind", needed, needed]
         config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
         for name in (*HIDDEN_HOME, str(config_home / "coder"), str(private_dir())):
             path = (home / name).resolve()
             if path.is_dir():
-                args += ["--tmpfs", str(path)]
+                args += self._tmpfs(str(path))
             elif path.exists():
                 args += ["--ro-bind", "/dev/null", str(path)]
         user_config = home / ".gitconfig"
@@ -335,7 +340,7 @@ class Sandbox:
             for relative in self._secrets:
                 path = self.root / relative
                 if path.is_dir() and not path.is_symlink():
-                    args += ["--tmpfs", str(path)]
+                    args += self._tmpfs(str(path))
                 elif path.is_file():
                     args += ["--ro-bind", str(self._private_copy("empty", "")), str(path)]
         config = git_config_path(self.root)
@@ -352,6 +357,10 @@ class Sandbox:
             for socket_path in host_unix_sockets():
                 args += ["--ro-bind", "/dev/null", socket_path]
         return args
+
+    def _tmpfs(self, path: str) -> list[str]:
+        """An empty, writable folder of the limits' size (every tmpfs the sandbox makes)."""
+        return ["--size", str(self.limits.tmp_mb * MIB), "--tmpfs", path]
 
     def _private_copy(self, name: str, text: str) -> Path:
         """A file only coder can read, outside every repository, holding `text`."""
@@ -525,7 +534,7 @@ def host_unix_sockets() -> list[str]:
     return found
 
 
-def _hide_runtime_dirs(network: bool) -> list[str]:
+def _hide_runtime_dirs(network: bool, tmpfs: Callable[[str], list[str]]) -> list[str]:
     """A private /run (and /var/run): no docker, D-Bus or agent socket is reachable."""
     args: list[str] = []
     resolv = Path("/etc/resolv.conf")
@@ -533,7 +542,7 @@ def _hide_runtime_dirs(network: bool) -> list[str]:
     for folder in ("/run", "/var/run"):
         path = Path(folder)
         if path.is_dir() and not path.is_symlink():
-            args += ["--tmpfs", folder]
+            args += tmpfs(folder)
     if keep is not None and keep.is_file() and str(keep).startswith(("/run/", "/var/run/")):
         args += ["--ro-bind", str(keep), str(keep)]
     return args

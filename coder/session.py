@@ -24,6 +24,7 @@ from coder.executables import changed_executables
 from coder.instructions import Instructions, is_instructions_path
 from coder.instructions import find as find_instructions
 from coder.instructions import render as render_instructions
+from coder.limits import Limits
 from coder.mentions import mentioned_paths, with_mentioned_files
 from coder.meter import Meter
 from coder.proof import is_test_path
@@ -48,6 +49,8 @@ RESUMED_SETTINGS = ("profile", "reasoning_effort", "weak_model", "route", "max_t
 """What a session record keeps for `coder resume` to apply again (when no flag says
 otherwise); never an endpoint, a key, the approval mode or the sandbox."""
 TEST_KINDS = ("passed", "failed", "error", "skipped")
+MAX_DIFF_FILE = 1 << 20
+"""A changed file larger than this (bytes) is named in the report's diff, never read into it."""
 INSTRUCTION_CHARS_PER_MAP_TOKEN = 4
 """The project instructions may take as many characters as the repo map has tokens, times
 this (16,000 with the default profile, 4,096 with the small one)."""
@@ -93,6 +96,13 @@ class Session:
             secret_files=settings.secret_files,
             read_secrets=settings.read_secrets,
             secret_paths=secret_paths,
+            limits=Limits(
+                settings.limit_processes,
+                settings.limit_memory_mb,
+                settings.limit_file_size_mb,
+                settings.limit_cpu_s,
+                settings.limit_tmp_mb,
+            ),
         )
         self.workspace = Workspace(settings.repo, sandbox, settings.secret_files)
         checkpoints.latest(self.workspace)  # refuses a non-git directory before any work
@@ -124,6 +134,7 @@ class Session:
             cancel,
             on_output=lambda text: sink.emit(ToolOutput(self.ctx.call_id, text)),
             on_result=self._check_result,
+            time_budget_s=settings.time_budget_s,
         )
         self.ctx = ToolContext(
             ws=self.workspace,
@@ -254,8 +265,13 @@ class Session:
         """The run report: the agent's changes (from the ledger), the proof, the cost."""
         assert self.ledger is not None
         ledger = self.ledger
+
+        def shown(state: undo_ledger.State | None) -> bytes | int | None:
+            size = ledger.size(state)
+            return size if size is not None and size > MAX_DIFF_FILE else ledger.content(state)
+
         changed = {
-            path: (ledger.content(before), ledger.content(after))
+            path: (shown(before), shown(after))
             for path, (before, after) in ledger.changed().items()
             if not undo_ledger.regenerable(path)
         }

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import stat
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,7 +90,11 @@ class Ledger:
     def __init__(self, ws: Workspace, path: Path, data: dict[str, Any]) -> None:
         self.ws, self.path, self.data = ws, path, data
         self.store = GitStore(ws)
-        self._tree: str | None = None
+        self._trees: dict[int, str] = {}
+        """Per thread, the tree before its command: the baseline check runs beside the
+        model's first command, each bracketed by its own snapshots."""
+        self._lock = threading.RLock()
+        """One snapshot, record or save at a time (they share the ledger's index file)."""
 
     # ---- creation and lookup -----------------------------------------------------------
 
@@ -166,14 +171,20 @@ class Ledger:
 
     def before_command(self) -> None:
         """Note the user's latest changes (never the agent's) and snapshot the tree."""
-        self._refresh_watched()
-        self._tree = self.store.snapshot(self.path.with_suffix(".index"))
+        with self._lock:
+            self._refresh_watched()
+            self._trees[threading.get_ident()] = self.store.snapshot(
+                self.path.with_suffix(".index")
+            )
 
     def after_command(self) -> None:
         """Record what the command changed: tree paths, watched files, the index."""
-        before_tree, self._tree = self._tree, None
-        if before_tree is None:
-            return
+        with self._lock:
+            before_tree = self._trees.pop(threading.get_ident(), None)
+            if before_tree is not None:
+                self._after_command(before_tree)
+
+    def _after_command(self, before_tree: str) -> None:
         after_tree = self.store.snapshot(self.path.with_suffix(".index"))
         modes = self.data["modes"]
         for path, (old, new) in self.store.changes(before_tree, after_tree).items():
@@ -202,16 +213,19 @@ class Ledger:
 
     def before_write(self, changes: list[Change]) -> None:
         """Keep each file's content before a tool writes it (ignored files included)."""
-        self._pending = {c.path: self._disk_state(c.path) for c in changes}
+        with self._lock:
+            self._pending = {c.path: self._disk_state(c.path) for c in changes}
 
     def after_write(self, changes: list[Change]) -> None:
         """Record each written file's new state."""
-        pending = getattr(self, "_pending", {})
-        for change in changes:
-            self._record(change.path, pending.get(change.path), self._disk_state(change.path))
-            _remember_mode(self.data["modes"], self.ws, change.path)
-        self._pending = {}
-        self.save()
+        with self._lock:
+            pending = getattr(self, "_pending", {})
+            for change in changes:
+                after = self._disk_state(change.path)
+                self._record(change.path, pending.get(change.path), after)
+                _remember_mode(self.data["modes"], self.ws, change.path)
+            self._pending = {}
+            self.save()
 
     def _record(self, path: str, before: State | None, after: State | None) -> None:
         entries = self.data["entries"]
@@ -330,6 +344,18 @@ class Ledger:
         if state is None or state.get("kind") != "file":
             return None
         return self._content(state)
+
+    def size(self, state: State | None) -> int | None:
+        """A recorded file's size in bytes, without reading it (None: absent, or a link)."""
+        if state is None or state.get("kind") != "file":
+            return None
+        where, _, key = str(state["blob"]).partition(":")
+        if where == "git":
+            return self.store.size(key)
+        try:
+            return (private_dir() / key).stat().st_size
+        except OSError:
+            return None
 
     # ---- undo and redo -----------------------------------------------------------------
 

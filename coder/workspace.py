@@ -23,6 +23,7 @@ from typing import Protocol
 from coder.errors import SandboxError, WorkspaceError
 from coder.gitsafe import git_command
 from coder.journal import Change, Journal
+from coder.limits import MIB, OUTPUT_STOP, ProcessCgroup, limit_met
 from coder.pathguard import PathGuard, split
 from coder.results import SandboxState
 from coder.sandbox import Launch, Sandbox
@@ -32,6 +33,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\
 KEEP_HEAD = 64_000
 KEEP_TAIL = 192_000
 """Characters of a command's output kept in memory: its head and its tail."""
+MAX_READ_BYTES = 8 << 20
+"""Largest file coder reads whole for a tool, a mention or a check (a larger one is refused
+before it is read: a sparse file of gigabytes costs nothing)."""
 LIVE_LIMIT = 64_000
 """Characters of live output forwarded per command; the rest is only in the head and tail."""
 
@@ -49,6 +53,8 @@ class CommandResult:
     interrupted: bool = False
     sandbox: SandboxState | None = None
     """What confined the command (None for coder's own git calls)."""
+    limit: str | None = None
+    """The resource limit the command met, in one line (None: none)."""
 
 
 def strip_ansi(text: str) -> str:
@@ -206,10 +212,11 @@ class Workspace:
 
     # ---- files -------------------------------------------------------------------------
 
-    def read_bytes(self, path: str) -> bytes:
-        """Read a file inside the workspace."""
+    def read_bytes(self, path: str, limit: int | None = MAX_READ_BYTES) -> bytes:
+        """Read a file inside the workspace; WorkspaceError when it is over `limit` bytes
+        (its size is checked before anything is read)."""
         self.refuse_secret(path)
-        return self.guard.read(path)
+        return self.guard.read(path, limit)
 
     def read_text(self, path: str) -> str:
         """Read a text file inside the workspace (UTF-8, undecodable bytes replaced)."""
@@ -332,6 +339,14 @@ class Workspace:
     ) -> CommandResult:
         start = time.monotonic()
         self.commands_run += 1
+        limits = sandbox.limits
+        cgroup = ProcessCgroup.create(limits.processes)
+
+        def confine() -> None:  # in the child, before bubblewrap starts
+            if cgroup is not None:
+                cgroup.enter()
+            limits.apply_rlimits()
+
         try:
             proc = subprocess.Popen(
                 launch.argv,
@@ -342,9 +357,12 @@ class Workspace:
                 start_new_session=True,
                 env=launch.env,
                 pass_fds=launch.pass_fds,
+                preexec_fn=confine,
             )
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
             sandbox.close(launch)
+            if cgroup is not None:
+                cgroup.remove()
             if launch.status_fd is not None:
                 os.close(launch.status_fd)
             raise SandboxError(f"cannot start the command: {exc}") from None
@@ -363,7 +381,7 @@ class Workspace:
 
         reader = threading.Thread(target=pump, daemon=True)
         reader.start()
-        timed_out = interrupted = False
+        timed_out = interrupted = flooded = False
         deadline = start + timeout_s
         while proc.poll() is None:
             if cancel is not None and cancel.is_set():
@@ -371,6 +389,9 @@ class Workspace:
                 break
             if time.monotonic() >= deadline:
                 timed_out = True
+                break
+            if output.total > OUTPUT_STOP:
+                flooded = True
                 break
             try:
                 proc.wait(timeout=0.05)
@@ -380,8 +401,11 @@ class Workspace:
         _kill_group(proc)
         proc.wait()
         reader.join(timeout=2)
-        killed = timed_out or interrupted
+        killed = timed_out or interrupted or flooded
         code = proc.returncode
+        processes_hit = cgroup is not None and cgroup.hit()
+        if cgroup is not None:
+            cgroup.remove()
         if launch.status_fd is not None:
             reported = sandbox.exit_code(launch)
             if reported is None and not killed:
@@ -392,14 +416,25 @@ class Workspace:
             code = reported if reported is not None else code
         if killed:
             code = -signal.SIGKILL
+        text = output.text()
+        if flooded:
+            met: str | None = (
+                f"the command was stopped after {OUTPUT_STOP // MIB} MiB of output "
+                "(its head and tail are kept)"
+            )
+        else:
+            met = None if interrupted else limit_met(limits, code, text, processes_hit)
+        if met is not None:
+            text += f"\n[coder: {met}]\n"
         return CommandResult(
             command,
             code,
-            output.text(),
+            text,
             time.monotonic() - start,
             timed_out,
             interrupted,
             sandbox.state,
+            met,
         )
 
 

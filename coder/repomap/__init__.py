@@ -203,7 +203,8 @@ class RepoMap:
             if known is not None and len(suspects) < 256:
                 # Size or mtime moved: the hash decides whether to parse again.
                 try:
-                    data = (self.ws.root / path).read_bytes()
+                    with (self.ws.root / path).open("rb") as handle:
+                        data = handle.read(MAX_FILE_BYTES + 1)
                 except OSError:
                     continue
                 if digest(data) == known.digest:
@@ -412,8 +413,11 @@ class RepoMap:
 
             for path in paths:
                 try:
-                    data = (self.ws.root / path).read_bytes()
+                    with (self.ws.root / path).open("rb") as handle:
+                        data = handle.read(MAX_FILE_BYTES + 1)
                 except OSError:
+                    continue
+                if len(data) > MAX_FILE_BYTES:
                     continue
                 lines = data.decode("utf-8", "replace").splitlines()
                 for line in reference_lines(data, self._languages[path], name):

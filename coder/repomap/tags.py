@@ -290,7 +290,8 @@ def is_binary(data: bytes) -> bool:
 def tag_file(root: Path, path: str, language: str) -> Parsed | None:
     """Read, hash and tag one file; None when it vanished or cannot be read."""
     try:
-        data = (root / path).read_bytes()
+        with (root / path).open("rb") as handle:  # never more than a map can use
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError:
         return None
     if len(data) > MAX_FILE_BYTES or is_binary(data):

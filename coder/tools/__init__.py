@@ -14,7 +14,7 @@ import time
 import types
 import typing
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from coder.approval import Approver, CommandDecision, DiffDecision
@@ -23,11 +23,13 @@ from coder.conversation import ToolCall, ToolSpec
 from coder.diff import Patch
 from coder.errors import AgentControl, CoderError
 from coder.results import CheckRun, ToolOutcome
-from coder.workspace import Workspace
+from coder.workspace import Workspace, head_tail
 
 if TYPE_CHECKING:
     from coder.repomap import RepoMap
 
+MAX_RESULT_CHARS = 40_000
+"""Characters of one tool result sent to the model, at most (its head and tail)."""
 OVERRUN_S = 30.0
 """A command or check the model causes may run this long past the time budget's end, no
 longer (a check that starts as the budget ends still gets to say whether the code passes)."""
@@ -82,8 +84,13 @@ class ToolContext:
         return timeout_s if left is None else min(timeout_s, max(left, OVERRUN_S))
 
     def run_checks(self) -> list[CheckRun]:
-        """The checks' runs, cut off at the time budget's end (see `budget_limit`)."""
-        return self.checks.run(timeout_s=self.budget_limit(self.checks.timeout_s))
+        """The checks' runs, cut off at the time budget's end (see `budget_limit`); the
+        baseline's when nothing changed since it ran (the same tree gives the same answer,
+        and a suite that hangs is not waited on twice)."""
+        checks = self.checks
+        if checks.baseline is not None and checks.last is None and checks.current("baseline"):
+            return checks.baseline
+        return checks.run(timeout_s=self.budget_limit(checks.timeout_s))
 
     def saw(self, path: str, data: bytes) -> None:
         """Record that the model has seen `path` holding `data`."""
@@ -179,7 +186,10 @@ class ToolRegistry:
             return ToolOutcome(
                 "error", f"error: {call.name} failed ({type(exc).__name__}): {reason}"
             )
-        return result if isinstance(result, ToolOutcome) else ToolOutcome("ok", result)
+        outcome = result if isinstance(result, ToolOutcome) else ToolOutcome("ok", result)
+        if len(outcome.text) > MAX_RESULT_CHARS:  # no tool's result is sent whole past this
+            outcome = replace(outcome, text=head_tail(outcome.text, MAX_RESULT_CHARS))
+        return outcome
 
 
 def _coerce_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, Any] | str:

@@ -16,6 +16,8 @@ from coder.errors import Interrupted, WorkspaceError
 from coder.tools import ToolContext, tool
 
 MAX_READ_LINES = 500
+MAX_LINE_CHARS = 2000
+MAX_SEARCHED_BYTES = 2_000_000
 MAX_LIST = 300
 MAX_MATCHES = 80
 LINE_TIMEOUT_S = 0.5
@@ -35,9 +37,9 @@ def read_file(
     """
     data = ctx.ws.read_bytes(path)
     if b"\0" in data[:8000]:
-        raise WorkspaceError(f"{path} is a binary file ({len(data)} bytes)")
+        raise WorkspaceError(f"{path}: binary, {len(data):,} bytes")
     ctx.saw(ctx.ws.relative(ctx.ws.resolve(path)), data)
-    lines = data.decode("utf-8", errors="replace").splitlines()
+    lines = [_cut(line) for line in data.decode("utf-8", errors="replace").splitlines()]
     total = len(lines)
     first = max(1, start_line or 1)
     last = min(total, end_line or total)
@@ -51,6 +53,13 @@ def read_file(
     if shown_last < last:
         more = f"\n[… more lines: call read_file with start_line={shown_last + 1}]"
     return f"{header}\n{body}{more}" if total else f"{path} is empty"
+
+
+def _cut(line: str) -> str:
+    """A line as read_file shows it: at most MAX_LINE_CHARS characters."""
+    if len(line) <= MAX_LINE_CHARS:
+        return line
+    return f"{line[:MAX_LINE_CHARS]}[… {len(line) - MAX_LINE_CHARS:,} more characters on this line]"
 
 
 @tool
@@ -112,11 +121,11 @@ def search(ctx: ToolContext, query: str, path: str | None = None, regex: bool = 
             skipped += 1
             continue
         try:
-            data = ctx.ws.read_bytes(name)
+            data = ctx.ws.read_bytes(name, limit=MAX_SEARCHED_BYTES)
         except WorkspaceError:
-            skipped += 1  # a symlink out of the repository, a vanished file
+            skipped += 1  # too large, a symlink out of the repository, a vanished file
             continue
-        if b"\0" in data[:8000] or len(data) > 2_000_000:
+        if b"\0" in data[:8000]:
             continue
         for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
             try:
@@ -133,7 +142,7 @@ def search(ctx: ToolContext, query: str, path: str | None = None, regex: bool = 
                     matches.append(f"{name}:{number}: {line.strip()[:200]}")
         if stopped:
             break
-    note = f"\n[{skipped} secret or unreadable file(s) not searched]" if skipped else ""
+    note = f"\n[{skipped} secret, large or unreadable file(s) not searched]" if skipped else ""
     note += stopped
     if not matches:
         return f"no matches for {query!r}{note}"

@@ -21,9 +21,11 @@ from coder.workspace import Workspace
 from tests.conftest import git
 
 
-def agent_workspace(repo: Path, mode: str = "workspace-write") -> Workspace:
+def agent_workspace(
+    repo: Path, mode: str = "workspace-write", read_secrets: bool = False
+) -> Workspace:
     """A workspace whose every write and command is recorded, as a session's is."""
-    ws = Workspace(repo, Sandbox(repo.resolve(), mode))
+    ws = Workspace(repo, Sandbox(repo.resolve(), mode, read_secrets=read_secrets))
     ws.observer = Ledger.start(ws)
     return ws
 
@@ -92,7 +94,7 @@ def test_ignored_and_secret_files_a_command_destroyed_come_back(repo: Path) -> N
     (repo / ".env").write_text("TOKEN=abc\n")
     (repo / "__pycache__").mkdir()
     (repo / "__pycache__" / "x.pyc").write_bytes(b"regenerable")
-    ws = agent_workspace(repo)
+    ws = agent_workspace(repo, read_secrets=True)  # else .env is masked: no command can touch it
     result = ws.run("git clean -fdxq && echo cleaned")
     assert "cleaned" in result.output and not (repo / "local.cfg").exists()
     assert not (repo / ".env").exists()
@@ -106,7 +108,7 @@ def test_ignored_and_secret_files_a_command_destroyed_come_back(repo: Path) -> N
 
 def test_a_secret_file_the_user_changes_after_the_run_is_left_exactly(repo: Path) -> None:
     (repo / ".env").write_text("TOKEN=abc\n")
-    ws = agent_workspace(repo)
+    ws = agent_workspace(repo, read_secrets=True)
     ws.run("echo TOKEN=agent > .env")
     (repo / ".env").write_text("TOKEN=the user's new one\n")
     report = undo.undo(Workspace(repo))

@@ -214,10 +214,11 @@ def test_the_models_timeout_is_capped_by_command_timeout(repo: Path, scripted_se
     assert "timed out after 2 s" in result["output"]
 
 
-def test_huge_output_stays_bounded_in_memory_and_json_lines(
+def test_huge_output_stops_the_command_and_stays_bounded_in_memory_and_json_lines(
     repo: Path, scripted_server: Any, tmp_path: Path
 ) -> None:
-    """100 MB of output: coder's own peak memory (VmHWM, read inside it) stays small."""
+    """100 MB of output: the command is stopped past the output cap (it never reaches its
+    END), and coder's own peak memory (VmHWM, read inside it) stays small."""
     server = scripted_server(commands("head -c 100000000 /dev/zero | tr '\\0' 'y'; echo; echo END"))
     peak_file = tmp_path / "peak"
     wrapper = tmp_path / "measured_coder.py"
@@ -235,7 +236,8 @@ def test_huge_output_stays_bounded_in_memory_and_json_lines(
     assert len(proc.stdout) < 1_000_000
     assert peak_mib < 200, f"coder peaked at {peak_mib:.0f} MiB"
     result = next(e for e in events(proc) if e["type"] == "tool_result")
-    assert result["output"].rstrip().endswith("END")
+    assert "\nEND" not in result["output"]
+    assert result["output"].rstrip().endswith("MiB of output (its head and tail are kept)]")
 
 
 def _running(tag: str) -> bool:

@@ -144,3 +144,10 @@ def test_a_host_unix_socket_listener_receives_nothing(git_repo: Path) -> None:
     assert "connected" not in result.output and "ConnectionRefusedError" in result.output
     assert received == [b"leak"]  # only the run whose network was on reached it
     assert "connected" in allowed.output
+
+
+def test_a_masked_secret_file_cannot_be_changed_or_removed_by_a_command(git_repo: Path) -> None:
+    (git_repo / ".env").write_text("TOKEN=abc\n")
+    result = boxed(git_repo).run("echo TOKEN=evil > .env; rm -f .env; git clean -fdxq; echo done")
+    assert "done" in result.output
+    assert (git_repo / ".env").read_text() == "TOKEN=abc\n"

@@ -167,7 +167,7 @@ def test_credential_stores_in_home_are_hidden(git_repo: Path) -> None:
 def test_output_is_bounded_in_memory_and_live(git_repo: Path) -> None:
     chunks: list[str] = []
     result = boxed(git_repo).run(
-        "head -c 30000000 /dev/zero | tr '\\0' 'x'; echo; echo THE-END", on_output=chunks.append
+        "head -c 12000000 /dev/zero | tr '\\0' 'x'; echo; echo THE-END", on_output=chunks.append
     )
     assert result.exit_code == 0
     assert len(result.output) < 400_000

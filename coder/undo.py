@@ -134,7 +134,9 @@ class Ledger:
             raise UsageError(f"cannot read the undo ledger of session {ident}: {exc}") from None
         if not isinstance(data, dict) or "checkpoint" not in data:
             raise UsageError(f"the undo ledger of session {ident} is not one coder wrote")
-        return cls(ws, path, data)
+        ledger = cls(ws, path, data)
+        ledger.recover()
+        return ledger
 
     @classmethod
     def latest(cls, ws: Workspace, status: str) -> Ledger | None:
@@ -148,12 +150,24 @@ class Ledger:
                 continue
             if not isinstance(data, dict) or data.get("status") != status:
                 continue
-            if data.get("entries") or data.get("redo"):
+            if data.get("entries") or data.get("redo") or data.get("pending"):
                 found.append((float(data.get("created", 0)), path, data))
         if not found:
             return None
         _, path, data = max(found, key=lambda item: item[0])
-        return cls(ws, path, data)
+        ledger = cls(ws, path, data)
+        ledger.recover()
+        return ledger
+
+    def recover(self) -> None:
+        """Record the commands coder was killed during (kill -9, a crash): whatever changed
+        since such a command began is taken as its change."""
+        with self._lock:
+            pending = self.data.pop("pending", None) or {}
+            for before_tree in dict.fromkeys(pending.values()):
+                self._after_command(str(before_tree))
+            if pending:
+                self.save()
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -161,10 +175,14 @@ class Ledger:
         ref, commit, tree = self.data["checkpoint"]
         return Checkpoint(ref, commit, tree)
 
-    def save(self) -> None:
-        """Write the ledger atomically."""
+    def save(self, durable: bool = False) -> None:
+        """Write the ledger atomically; `durable`: on the disk before this returns."""
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data), encoding="utf-8")
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(json.dumps(self.data))
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, self.path)
 
     # ---- observing the agent -----------------------------------------------------------
@@ -173,14 +191,20 @@ class Ledger:
         """Note the user's latest changes (never the agent's) and snapshot the tree."""
         with self._lock:
             self._refresh_watched()
-            self._trees[threading.get_ident()] = self.store.snapshot(
-                self.path.with_suffix(".index")
-            )
+            tree = self.store.snapshot(self.path.with_suffix(".index"))
+            self._trees[threading.get_ident()] = tree
+            # On the disk before the command starts: a coder killed during it leaves this
+            # behind, and the next `coder undo` (or start) records the command (`recover`).
+            self.data.setdefault("pending", {})[str(threading.get_ident())] = tree
+            self.save(durable=True)
 
     def after_command(self) -> None:
         """Record what the command changed: tree paths, watched files, the index."""
         with self._lock:
             before_tree = self._trees.pop(threading.get_ident(), None)
+            self.data.get("pending", {}).pop(str(threading.get_ident()), None)
+            if not self.data.get("pending"):
+                self.data.pop("pending", None)
             if before_tree is not None:
                 self._after_command(before_tree)
 
@@ -321,7 +345,8 @@ class Ledger:
             total += st.st_size
             if total > MAX_WATCHED_TOTAL or len(found) >= MAX_WATCHED_COUNT:
                 break
-            found[name] = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode]
+            # ctime too: a rewrite of the same size with its times put back is still seen.
+            found[name] = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode, st.st_ctime_ns]
         return found
 
     def originals(self, wanted: Callable[[str], bool]) -> dict[str, bytes | None]:

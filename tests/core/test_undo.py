@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -228,3 +229,50 @@ def test_an_ignored_file_a_diff_deletes_comes_back(repo: Path) -> None:
     ws.delete("local.cfg")
     undo.undo(Workspace(repo))
     assert (repo / "local.cfg").read_text() == "the user's local settings\n"
+
+
+def test_an_ignored_file_rewritten_at_the_same_size_with_its_times_put_back_comes_back(
+    repo: Path,
+) -> None:
+    (repo / "local.cfg").write_text("mine\n")  # ignored by the fixture's .gitignore
+    ws = agent_workspace(repo)
+    ws.run(
+        "cp -p local.cfg /tmp/stamp; printf 'evil\\n' > local.cfg; touch -r /tmp/stamp local.cfg"
+    )
+    assert (repo / "local.cfg").read_text() == "evil\n"
+    undo.undo(Workspace(repo))
+    assert (repo / "local.cfg").read_text() == "mine\n"
+
+
+def test_a_command_coder_was_killed_during_is_taken_back_by_undo(
+    repo: Path, scripted_server: Any
+) -> None:
+    import signal
+    import time
+
+    target = repo / "b.txt"
+    before = target.read_text()
+    command = f"echo '# changed' >> {target.name}; touch created.txt; sleep 60"
+    server = scripted_server(
+        [
+            {"tool_calls": [{"name": "run", "arguments": {"command": command}}]},
+            {"text": "stop", "tool_calls": [], "repeat": True},
+        ]
+    )
+    argv = [sys.executable, "-m", "coder", "run", "fix it", "--repo", str(repo), "--json"]
+    argv += ["--base-url", server.base_url, "--model", "scripted", "--check", "true"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (repo / "created.txt").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (repo / "created.txt").exists()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    result = subprocess.run(
+        [sys.executable, "-m", "coder", "undo", "--repo", str(repo)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == before
+    assert not (repo / "created.txt").exists()

@@ -143,3 +143,62 @@ def test_each_helpful_take_back_is_kept_and_reported_by_line() -> None:
 
     assert count == 0 and current["m.py"] == "a = 2\nb = 1\nc = 1\n"
     assert [(d.path, d.line, d.text) for d in dropped] == [("m.py", 3, "c = 2\n")]
+
+
+class _Reviewer:
+    """Approves the first `approve` diffs and declines the rest, keeping each it was shown
+    (as a person at `--approval suggest` would answer)."""
+
+    def __init__(self, approve: int) -> None:
+        self.approve = approve
+        self.reviewed: list[str] = []
+
+    def review_diff(self, patch: Any) -> Any:
+        from coder.approval import DiffDecision
+
+        self.reviewed.append(str(patch.text))
+        approved = len(self.reviewed) <= self.approve
+        return DiffDecision(approved_hunks=None if approved else frozenset())
+
+    def confirm_command(self, command: str) -> Any:
+        from coder.approval import CommandDecision
+
+        return CommandDecision(approved=True)
+
+
+def _run_reviewed(repo: Path, scripted_server: Any, reviewer: _Reviewer) -> tuple[Outcome, Any]:
+    answer = {"text": f"textutil.py\n```python\n{FIX_AND_NEEDLESS_BREAK}```\n"}
+    server = scripted_server([answer, {"text": "I give up.", "tool_calls": [], "repeat": True}])
+    flags = {"base_url": server.base_url, "model": "m", "checks": [CHECK], "max_turns": 2}
+    settings = load({**flags, "profile": "small"}, repo=repo)
+    events = _Events()
+    session = Session(settings, events, reviewer, get_provider(settings))  # type: ignore[arg-type]
+    return session.run("slugify drops capitals"), events
+
+
+def test_narrowing_is_reviewed_like_any_edit_and_undo_takes_it_back(
+    repo: Path, scripted_server: Any
+) -> None:
+    from coder import undo
+    from coder.workspace import Workspace
+
+    original = (repo / "textutil.py").read_text()
+    reviewer = _Reviewer(approve=2)
+    outcome, _ = _run_reviewed(repo, scripted_server, reviewer)
+    assert outcome.status == "passed"
+    assert len(reviewer.reviewed) == 2  # the model's write, then the take-back
+    assert 'text.split(" ")' in reviewer.reviewed[1]
+    undo.undo(Workspace(repo))
+    assert (repo / "textutil.py").read_text() == original
+
+
+def test_a_declined_narrowing_leaves_the_attempt_as_the_model_wrote_it(
+    repo: Path, scripted_server: Any
+) -> None:
+    reviewer = _Reviewer(approve=1)
+    outcome, events = _run_reviewed(repo, scripted_server, reviewer)
+    assert outcome.status != "passed"
+    assert len(reviewer.reviewed) >= 2
+    assert 'text.split(" ")' in (repo / "textutil.py").read_text()
+    finish = [e for e in events.seen if isinstance(e, ToolResult) and e.name == "finish"]
+    assert "Taking back your change at textutil.py line 14 was declined" in finish[0].output

@@ -29,6 +29,7 @@ from pathlib import Path
 from coder import prompts
 from coder.checks import failing_count, nothing_passes
 from coder.conversation import AssistantTurn, Conversation, ToolSpec, UserText
+from coder.diff import unified_diff
 from coder.errors import UsageError
 from coder.profiles.small.candidates import (
     Verdict,
@@ -60,6 +61,7 @@ from coder.proof import is_test_path
 from coder.protocols import Refusal, View
 from coder.results import CheckRun, Sampling
 from coder.tools import ToolContext
+from coder.tools.edit import review_and_apply
 
 TOOLS = ("read_file", "list_files", "search", "write_file", "run_checks", "finish")
 CANDIDATE_SLOWDOWN = 10
@@ -379,11 +381,15 @@ class SmallProfile:
         chosen = best([*earlier, attempt]) or attempt
         undone_to = None
         if chosen is not attempt:
-            undone_to = earlier.index(chosen) + 1
-            for path, text in chosen.files.items():
-                if text is not None and text != attempt.files.get(path):
-                    self.ws.write_text(path, text)  # an ordinary edit: undo takes it back
-                    self.ctx.saw(path, text.encode("utf-8"))
+            back = {
+                path: text
+                for path, text in chosen.files.items()
+                if text is not None and text != attempt.files.get(path)
+            }
+            if self._propose(back):  # an ordinary edit: approved, and undo takes it back
+                undone_to = earlier.index(chosen) + 1
+            else:
+                chosen = attempt
         self._tree = (self.ws.generation, chosen.failing)  # what the tree now fails
         text = retry_text(
             dead_ends(conversation) + 1,
@@ -417,16 +423,34 @@ class SmallProfile:
         if start is None or not originals:
             return "", runs
         limit = self._trial_limit(runs)
+        current = {path: self._current(path) for path in originals}
+        trial = {path: text for path, text in current.items() if text is not None}
+        if len(trial) != len(current):
+            return "", runs
 
-        def failing() -> int | None:
-            return _trial_failing(self.ctx.checks.run(quiet=True, timeout_s=limit))
+        def failing() -> int | None:  # each trial in the sandbox, the tree untouched
+            return _trial_failing(self.ctx.checks.run_candidate(trial, False, limit))
 
-        dropped, _ = narrow(originals, self.ws.read_text, self.ws.write_text, failing, start)
+        dropped, _ = narrow(originals, trial.__getitem__, trial.__setitem__, failing, start)
         if not dropped:
             return "", runs
         where = ", ".join(f"{d.path} line {d.line}" for d in dropped)
+        if not self._propose({p: t for p, t in trial.items() if t != current[p]}):
+            return f"Taking back your change at {where} was declined.", runs
         note = f"Took back your change at {where}: the tests fail less without it."
         return note, self.ctx.run_checks()
+
+    def _propose(self, files: dict[str, str]) -> bool:
+        """Write `files` (path → text) as any edit is written: one diff the approver
+        reviews (`--approval suggest` asks), applied through the workspace (undo records
+        it); whether all of it was applied."""
+        diff = "".join(
+            unified_diff(path, self._current(path), text) for path, text in files.items()
+        )
+        if not diff:
+            return True
+        review_and_apply(self.ctx, diff)
+        return all(self._current(path) == text for path, text in files.items())
 
     def _implementing(self, conversation: Conversation) -> bool:
         """Whether a source shown with the issue has functions left to implement."""

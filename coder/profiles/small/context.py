@@ -30,18 +30,22 @@ def read_source(ws: Workspace, path: str) -> str | None:
 
 
 def repo_files(ws: Workspace) -> list[str]:
-    """Small files of the repository (no hidden directories, caches or secrets), sorted."""
+    """Small files of the repository as the workspace lists them (tracked, and untracked
+    but not ignored), without hidden folders, caches or secrets; sorted."""
     files = []
-    for path in sorted(ws.root.rglob("*")):
-        rel = path.relative_to(ws.root)
-        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+    for name in ws.list_files():  # the workspace's one listing: ignore rules, no .git
+        parts = name.split("/")
+        if any(part.startswith(".") or part == "__pycache__" for part in parts):
             continue
-        name = rel.as_posix()
+        path = ws.root / name
         if ws.is_secret(name) or path.is_symlink():
             continue
-        if path.is_file() and path.stat().st_size <= MAX_FILE_BYTES:
-            files.append(name)
-    return files
+        try:
+            if path.is_file() and path.stat().st_size <= MAX_FILE_BYTES:
+                files.append(name)
+        except OSError:
+            continue
+    return sorted(files)
 
 
 def repo_context(

@@ -17,6 +17,7 @@ import re
 import resource
 import signal
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +65,8 @@ def _lower(kind: int, soft: int, hard: int) -> None:
 
 
 class ProcessCgroup:
-    """A pids cgroup for one command; `enter` runs in its child before exec."""
+    """A pids cgroup for a sandbox's commands (made once: a cgroup per command cost about
+    20 ms); `enter` runs in each command's child before exec."""
 
     def __init__(self, path: Path, limit: int) -> None:
         self.path = path
@@ -73,7 +75,8 @@ class ProcessCgroup:
 
     @classmethod
     def create(cls, limit: int) -> ProcessCgroup | None:
-        """A fresh cgroup holding at most `limit` processes; None where coder cannot make one."""
+        """A fresh cgroup holding at most `limit` processes; None where coder cannot make one.
+        It is removed when the object is collected or coder exits."""
         parent = _pids_parent()
         if parent is None:
             return None
@@ -87,7 +90,9 @@ class ProcessCgroup:
         except OSError:
             _remove(path)
             return None
-        return cls(path, limit)
+        made = cls(path, limit)
+        weakref.finalize(made, _remove, path)
+        return made
 
     def enter(self) -> None:
         """Move the calling process into the cgroup (between fork and exec)."""
@@ -97,22 +102,18 @@ class ProcessCgroup:
         finally:
             os.close(fd)
 
-    def hit(self) -> bool:
-        """Whether a fork was refused at the limit."""
+    def refusals(self) -> int:
+        """How many forks the limit has refused so far (a command met it when this grew)."""
         try:
             events = (self.path / "pids.events").read_text()
         except OSError:
-            return False
+            return 0
         match = re.search(r"^max (\d+)", events, re.M)
-        return bool(match and int(match.group(1)) > 0)
-
-    def remove(self) -> None:
-        """Delete the cgroup (its processes are gone by now)."""
-        _remove(self.path)
+        return int(match.group(1)) if match else 0
 
 
 def _remove(path: Path) -> None:
-    for _ in range(50):
+    for _ in range(20):
         try:
             path.rmdir()
             return

@@ -27,7 +27,7 @@ from pathlib import Path
 from coder.errors import SandboxError
 from coder.gitdirs import pointed_git_dirs
 from coder.hostprogs import host_program, in_own_installation, in_repository, own_installation
-from coder.limits import MIB, Limits
+from coder.limits import MIB, Limits, ProcessCgroup
 from coder.results import SandboxState
 from coder.secrets import private_dir, secret_variable
 from coder.secretscan import git_config_path, sanitized_git_config, secret_files_in
@@ -203,6 +203,8 @@ class Sandbox:
         """Let commands read secret files (`--read-secrets`); masked otherwise."""
         self.limits = limits or Limits()
         """What each command's process tree may use."""
+        self._cgroup: ProcessCgroup | None | bool = False
+        self._from_home: list[str] | None = None
         self._secrets = secret_paths
         """The secret files found in the tree (None: look once, at the first command)."""
         self._private: Path | None = None
@@ -311,7 +313,9 @@ class Sandbox:
         args: list[str] = []
         if home.is_dir() and home != Path("/"):  # the repository's bind, later, shows it again
             args += self._tmpfs(str(home))
-            for needed in _needed_from_home(home, self.root):
+            if self._from_home is None:  # toolchains and environments: looked up once
+                self._from_home = _needed_from_home(home, self.root)
+            for needed in self._from_home:
                 args += ["--ro-bind", needed, needed]
         config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
         for name in (*HIDDEN_HOME, str(config_home / "coder"), str(private_dir())):
@@ -357,6 +361,14 @@ class Sandbox:
             for socket_path in host_unix_sockets():
                 args += ["--ro-bind", "/dev/null", socket_path]
         return args
+
+    def process_cgroup(self) -> ProcessCgroup | None:
+        """The pids cgroup this sandbox's commands run in, made at the first command (None
+        where coder cannot make one: then RLIMIT_NPROC bounds a user other than root)."""
+        if self._cgroup is False:
+            unconfined = self.mode == "off"  # by the user's choice: rlimits only
+            self._cgroup = None if unconfined else ProcessCgroup.create(self.limits.processes)
+        return self._cgroup if isinstance(self._cgroup, ProcessCgroup) else None
 
     def _tmpfs(self, path: str) -> list[str]:
         """An empty, writable folder of the limits' size (every tmpfs the sandbox makes)."""

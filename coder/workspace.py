@@ -23,7 +23,7 @@ from typing import Protocol
 from coder.errors import SandboxError, WorkspaceError
 from coder.gitsafe import git_command
 from coder.journal import Change, Journal
-from coder.limits import MIB, OUTPUT_STOP, ProcessCgroup, limit_met
+from coder.limits import MIB, OUTPUT_STOP, limit_met
 from coder.pathguard import PathGuard, split
 from coder.results import SandboxState
 from coder.sandbox import Launch, Sandbox
@@ -340,7 +340,8 @@ class Workspace:
         start = time.monotonic()
         self.commands_run += 1
         limits = sandbox.limits
-        cgroup = ProcessCgroup.create(limits.processes)
+        cgroup = sandbox.process_cgroup()
+        refused_before = cgroup.refusals() if cgroup is not None else 0
 
         def confine() -> None:  # in the child, before bubblewrap starts
             if cgroup is not None:
@@ -361,8 +362,6 @@ class Workspace:
             )
         except (OSError, subprocess.SubprocessError) as exc:
             sandbox.close(launch)
-            if cgroup is not None:
-                cgroup.remove()
             if launch.status_fd is not None:
                 os.close(launch.status_fd)
             raise SandboxError(f"cannot start the command: {exc}") from None
@@ -403,9 +402,7 @@ class Workspace:
         reader.join(timeout=2)
         killed = timed_out or interrupted or flooded
         code = proc.returncode
-        processes_hit = cgroup is not None and cgroup.hit()
-        if cgroup is not None:
-            cgroup.remove()
+        processes_hit = cgroup is not None and cgroup.refusals() > refused_before
         if launch.status_fd is not None:
             reported = sandbox.exit_code(launch)
             if reported is None and not killed:

@@ -1,164 +1,162 @@
-"""What the sandbox costs per command: coder's bubblewrap sandbox beside running unconfined.
+"""What the sandbox and the undo ledger cost per command, side by side for versions of coder.
 
-Runs the same short commands many times each way, interleaved so the machine's noise hits
-every variant alike, and prints the median wall time per command:
+Each version (`--variant NAME=TREE`, a checkout such as a `git worktree` of an older
+commit; by default this tree alone) runs in a worker process of its own, over its own copy
+of a repository of `--files` files, and answers one command at a time. Requests go to the
+workers interleaved (command by command, round robin), so the machine's noise hits every
+version alike. Three ways to run each command, per version:
 
-- plain: `subprocess.run(["/bin/sh", "-c", CMD])`, the floor;
-- coder off: `Workspace.run` with `--sandbox off` (coder's own pipe, reader thread, group kill);
-- coder workspace-write: `Workspace.run` in the default sandbox (bubblewrap: mount, PID, net,
-  IPC, UTS and user namespaces, private /tmp and /run, status pipe);
-- coder session: the workspace-write run as a session makes it, with the undo ledger
-  snapshotting the tree before and after (its cost grows with the repository's size);
-- landlock: the plain run with a Landlock ruleset applied before exec (writes only in the
-  repository and /tmp, TCP bind/connect denied where the kernel's ABI has it) — the
-  alternative the sandbox was measured against: it starts no namespaces, but it cannot give
-  a private /tmp, a PID namespace (nothing outliving the command) or block UDP and unix
-  sockets, which is why coder uses bubblewrap.
+- off: `Workspace.run` with `--sandbox off` (coder's pipe, reader thread, group kill, limits);
+- boxed: `Workspace.run` in the default sandbox (bubblewrap, masks, limits);
+- session: the boxed run as a session makes it, with the undo ledger snapshotting the
+  tree before and after (its cost grows with the repository's size).
 
-    python bench/sandbox.py [--runs 40] [--files 500] [--repo DIR]
+Printed: the median wall time per command (ms) and, per version and repository size, what
+the sandbox adds (boxed - off) and what the ledger adds (session - boxed).
 
-The repository is a temporary one with `--files` small files, or a copy of `--repo`.
+    python bench/sandbox.py [--runs 20] [--files 500,7700,50000] \\
+        [--variant today=/tmp/old --variant now=.]
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
-import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parents[1]
+COMMANDS = ["true", f"{sys.executable} -c pass"]
+WAYS = ("off", "boxed", "session")
+WORKER = r"""
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from coder.sandbox import Sandbox
+from coder.undo import Ledger
+from coder.workspace import Workspace
+repo = Path(sys.argv[2])
+ways = {
+    "off": Workspace(repo, Sandbox(repo, mode="off")),
+    "boxed": Workspace(repo, Sandbox(repo)),
+    "session": Workspace(repo, Sandbox(repo)),
+}
+ways["boxed"].sandbox.probe()
+ways["session"].observer = Ledger.start(ways["session"])
+print("ready", flush=True)
+for line in sys.stdin:
+    way, command = line.rstrip("\n").split("\t", 1)
+    start = time.perf_counter()
+    ways[way].run(command)
+    print(time.perf_counter() - start, flush=True)
+"""
 
-from coder.sandbox import Sandbox  # noqa: E402
-from coder.undo import Ledger  # noqa: E402
-from coder.workspace import Workspace  # noqa: E402
 
-COMMANDS = ["true", "echo hello", f"{sys.executable} -c pass"]
-_SYS_CREATE, _SYS_ADD, _SYS_RESTRICT = 444, 445, 446  # x86-64 syscall numbers
-_FS_ALL_V3 = (1 << 15) - 1
-_FS_READ = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read file, read dir
+def make_repo(path: Path, files: int) -> None:
+    """A committed repository of `files` small Python files in folders of 100."""
+    for n in range(files):
+        target = path / f"pkg{n // 100}" / f"mod{n}.py"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(f"def f{n}():\n    return {n}\n")
+    subprocess.run(["git", "init", "-q"], cwd=path, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=path, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "bench"],
+        cwd=path,
+        check=True,
+    )
 
 
-def landlock_abi() -> int:
-    """The kernel's Landlock ABI version (0: none)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    version = libc.syscall(_SYS_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-    return max(int(version), 0)
+class Worker:
+    """One version of coder in its own process, over its own copy of the repository."""
+
+    def __init__(self, tree: Path, repo: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(tree), str(repo)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=repo,
+        )
+        assert self.proc.stdout is not None
+        ready = self.proc.stdout.readline().strip()
+        if ready != "ready":
+            raise SystemExit(f"the worker for {tree} did not start")
+
+    def time(self, way: str, command: str) -> float:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{way}\t{command}\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
-def landlock_preexec(writable: list[str]) -> Callable[[], None]:
-    """A preexec_fn confining the child: read anywhere, write only under `writable`."""
-    abi = landlock_abi()
-
-    def confine() -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        net = 0b11 if abi >= 4 else 0
-
-        class Ruleset(ctypes.Structure):
-            _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64)]
-
-        class PathBeneath(ctypes.Structure):
-            _pack_ = 1
-            _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
-
-        attr = Ruleset(_FS_ALL_V3, net)
-        size = ctypes.sizeof(attr) if net else 8
-        ruleset = libc.syscall(_SYS_CREATE, ctypes.byref(attr), ctypes.c_size_t(size), 0)
-        if ruleset < 0:
-            raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
-        for path, access in [("/", _FS_READ), *[(p, _FS_ALL_V3) for p in writable]]:
-            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            rule = PathBeneath(access, fd)
-            libc.syscall(_SYS_ADD, ruleset, 1, ctypes.byref(rule), 0)
-            os.close(fd)
-        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
-        if libc.syscall(_SYS_RESTRICT, ruleset, 0) != 0:
-            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
-
-    return confine
+def measure(
+    variants: dict[str, Path], files: int, runs: int
+) -> dict[tuple[str, str, str], list[float]]:
+    """Interleaved timings: (variant, way, command) → seconds of each run."""
+    times: dict[tuple[str, str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="coder-sandbox-bench-") as folder:
+        template = Path(folder) / "template"
+        make_repo(template, files)
+        workers = {}
+        for name, tree in variants.items():
+            copy = Path(folder) / name
+            shutil.copytree(template, copy, symlinks=True)
+            workers[name] = Worker(tree, copy)
+        try:
+            for _ in range(runs):
+                for command in COMMANDS:
+                    for way in WAYS:
+                        for name, worker in workers.items():
+                            seconds = worker.time(way, command)
+                            times.setdefault((name, way, command), []).append(seconds)
+        finally:
+            for worker in workers.values():
+                worker.close()
+    return times
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=40, help="runs per command and variant")
-    parser.add_argument("--files", type=int, default=500, help="files in the temporary repo")
-    parser.add_argument("--repo", type=Path, help="measure in a copy of this repository")
+    parser.add_argument("--runs", type=int, default=20, help="runs per command, way, variant")
+    parser.add_argument(
+        "--files", default="500,7700,50000", help="repository sizes, comma-separated"
+    )
+    parser.add_argument(
+        "--variant", action="append", default=[], help="NAME=TREE: a checkout of coder to time"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="coder-sandbox-bench-") as folder:
-        repo = Path(folder) / "repo"
-        if args.repo:
-            shutil.copytree(args.repo, repo, symlinks=True)
-        else:
-            for n in range(args.files):
-                path = repo / f"pkg{n % 20}" / f"mod{n}.py"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(f"def f{n}():\n    return {n}\n")
-        if not (repo / ".git").exists():
-            subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
-        subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-        subprocess.run(
-            ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "bench"],
-            cwd=repo,
-            check=True,
-        )
-        files = len(
-            subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True).stdout.splitlines()
-        )
-        off = Workspace(repo, Sandbox(repo, mode="off"))
-        boxed = Workspace(repo, Sandbox(repo))
-        boxed.sandbox.probe()
-        session = Workspace(repo, Sandbox(repo))
-        session.observer = Ledger.start(session)
-        abi = landlock_abi()
-        confine = landlock_preexec([str(repo), "/tmp"]) if abi else None
-
-        def plain(command: str) -> None:
-            subprocess.run(["/bin/sh", "-c", command], cwd=repo, capture_output=True)
-
-        def landlock(command: str) -> None:
-            subprocess.run(
-                ["/bin/sh", "-c", command], cwd=repo, capture_output=True, preexec_fn=confine
-            )
-
-        variants: dict[str, Callable[[str], object]] = {
-            "plain": plain,
-            "coder off": off.run,
-            "coder workspace-write": boxed.run,
-            "coder session": session.run,
-        }
-        if confine is not None:
-            variants[f"landlock (ABI {abi})"] = landlock
-        times: dict[tuple[str, str], list[float]] = {}
-        for _ in range(args.runs):
+    variants = {"this": HERE}
+    if args.variant:
+        variants = {}
+        for spec in args.variant:
+            name, _, tree = spec.partition("=")
+            variants[name] = Path(tree).resolve()
+    started = time.monotonic()
+    for files in (int(f) for f in args.files.split(",")):
+        times = measure(variants, files, args.runs)
+        print(f"\n{files} files: median wall time per command, {args.runs} interleaved runs (ms)")
+        header = "variant".ljust(12) + "command".ljust(44) + "".join(w.rjust(10) for w in WAYS)
+        print(header + "sandbox".rjust(10) + "ledger".rjust(10))
+        for name in variants:
             for command in COMMANDS:
-                for name, run in variants.items():
-                    start = time.perf_counter()
-                    run(command)
-                    times.setdefault((name, command), []).append(time.perf_counter() - start)
-    print(f"median wall time per command, {args.runs} interleaved runs each (ms); {files} files\n")
-    names = list(variants)
-    width = max(len(c) for c in COMMANDS) + 2
-    print("command".ljust(width) + "".join(n.rjust(24) for n in names))
-    for command in COMMANDS:
-        cells = [statistics.median(times[(n, command)]) * 1000 for n in names]
-        print(command.ljust(width) + "".join(f"{c:24.1f}" for c in cells))
-    print()
-    for command in COMMANDS:
-        floor = statistics.median(times[("coder off", command)])
-        boxed_s = statistics.median(times[("coder workspace-write", command)])
-        ledger_s = statistics.median(times[("coder session", command)])
-        print(
-            f"{command}: sandbox adds {(boxed_s - floor) * 1000:.1f} ms "
-            f"({boxed_s / floor:.2f}x coder off); "
-            f"the undo ledger {(ledger_s - boxed_s) * 1000:.1f} ms more"
-        )
+                cells = [statistics.median(times[(name, way, command)]) * 1000 for way in WAYS]
+                row = name.ljust(12) + command[-42:].ljust(44)
+                row += "".join(f"{cell:10.1f}" for cell in cells)
+                row += f"{cells[1] - cells[0]:10.1f}{cells[2] - cells[1]:10.1f}"
+                print(row)
+    print(
+        f"\n(sandbox = boxed - off; ledger = session - boxed; {time.monotonic() - started:.0f} s)"
+    )
     return 0
 
 

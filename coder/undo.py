@@ -46,6 +46,8 @@ SKIPPED_SUFFIXES = (".pyc", ".pyo", ".o", ".so", ".a", ".class", ".dylib", ".dll
 MAX_WATCHED_FILE = 1 << 20
 MAX_WATCHED_TOTAL = 64 << 20
 MAX_WATCHED_COUNT = 2000
+MAX_LINKED_COUNT = 200
+"""Ignored files over MAX_WATCHED_FILE kept by hard links (beside the ledger), at most."""
 
 
 @dataclass
@@ -257,7 +259,7 @@ class Ledger:
             entries[path]["after"] = after
         else:
             entries[path] = {"before": before, "after": after}
-        if _same(entries[path]["before"], entries[path]["after"]):
+        if _same(entries[path]["before"], entries[path]["after"], self._keys):
             del entries[path]
 
     # ---- file states -------------------------------------------------------------------
@@ -278,6 +280,8 @@ class Ledger:
                 return {"kind": "link", "target": self.ws.guard.readlink(path)}
             if kind != "file":
                 return None
+            if (self.ws.root / path).stat().st_size > MAX_WATCHED_FILE:
+                return self._keep(path, mode)
             data = self.ws.guard.read(path)
         except (OSError, WorkspaceError):
             return None
@@ -334,15 +338,20 @@ class Ledger:
             else:
                 names.add(entry)
         found: dict[str, list[int]] = {}
-        total = 0
+        total = large = 0
         for name in sorted(names):
             try:
                 st = os.lstat(self.ws.root / name)
             except OSError:
                 continue
-            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_WATCHED_FILE:
+            if not stat.S_ISREG(st.st_mode):
                 continue
-            total += st.st_size
+            if st.st_size > MAX_WATCHED_FILE:  # kept by a hard link, not a copy
+                large += 1
+                if large > MAX_LINKED_COUNT:
+                    continue
+            else:
+                total += st.st_size
             if total > MAX_WATCHED_TOTAL or len(found) >= MAX_WATCHED_COUNT:
                 break
             # ctime too: a rewrite of the same size with its times put back is still seen.
@@ -377,8 +386,9 @@ class Ledger:
         where, _, key = str(state["blob"]).partition(":")
         if where == "git":
             return self.store.size(key)
+        folder = self.path.parent / "keep" if where == "keep" else private_dir()
         try:
-            return (private_dir() / key).stat().st_size
+            return (folder / key).stat().st_size
         except OSError:
             return None
 
@@ -394,10 +404,10 @@ class Ledger:
         for path, entry in sorted(self.data["entries"].items()):
             before, after = entry["before"], entry["after"]
             now = self._current(writer, path)
-            if _same(now, before):
+            if _same(now, before, self._keys):
                 continue
             target: State | None
-            if _same(now, after):
+            if _same(now, after, self._keys):
                 target, outcome = before, report.restored
             else:
                 merged = self._merge(writer, path, now, after, before)
@@ -425,9 +435,9 @@ class Ledger:
         removed: list[str] = []
         for path, entry in sorted(self.data["redo"].items()):
             now = self._current(writer, path)
-            if _same(now, entry["undone"]):
+            if _same(now, entry["undone"], self._keys):
                 continue
-            if not _same(now, entry["restored"]):
+            if not _same(now, entry["restored"], self._keys):
                 report.left.append(path)
                 continue
             self._plan(writer, path, entry["undone"], changes, links, removed)
@@ -458,8 +468,28 @@ class Ledger:
         finally:
             self.ws = saved_ws
 
+    def _keys(self, state: State) -> set[str]:
+        return _content_keys(self, state)
+
+    def _keep(self, path: str, mode: int) -> State | None:
+        """A large ignored file kept by a hard link beside the ledger (no copy): a command
+        that deletes or replaces it leaves its old content there. (One that rewrites it in
+        place changes the kept content too: that is not undone.)"""
+        st = os.lstat(self.ws.root / path)
+        name = f"{st.st_dev}-{st.st_ino}-{st.st_ctime_ns}"
+        target = self.path.parent / "keep" / name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(self.ws.root / path, target)
+            except OSError:
+                return None  # another filesystem: left unprotected, as a copy would cost
+        return {"kind": "file", "blob": f"keep:{name}", "mode": mode}
+
     def _content(self, state: State) -> bytes:
         where, _, key = str(state["blob"]).partition(":")
+        if where == "keep":
+            return (self.path.parent / "keep" / key).read_bytes()
         return self.store.get(key) if where == "git" else _get_private(key)
 
     def _merge(
@@ -530,8 +560,11 @@ def _unusual_modes(ws: Workspace, paths: list[str]) -> dict[str, int]:
     return found
 
 
-def _same(a: State | None, b: State | None) -> bool:
-    """Whether two states hold the same thing (a current state compares by its hashes)."""
+def _same(
+    a: State | None, b: State | None, keys: Callable[[State], set[str]] = lambda s: _keys(s)
+) -> bool:
+    """Whether two states hold the same thing (a current state compares by its hashes;
+    `keys` may read a kept large file's content for its hashes)."""
     if a is None or b is None:
         return a is b
     if a["kind"] != b["kind"]:
@@ -540,7 +573,7 @@ def _same(a: State | None, b: State | None) -> bool:
         return bool(a["target"] == b["target"])
     if a.get("mode") != b.get("mode"):
         return False
-    return _key(a) == _key(b) or bool(_keys(a) & _keys(b))
+    return _key(a) == _key(b) or bool(keys(a) & keys(b))
 
 
 def _key(state: State) -> str:
@@ -551,6 +584,15 @@ def _keys(state: State) -> set[str]:
     if "blob" in state:
         return {str(state["blob"])}
     return {f"git:{state['git']}", f"private:{state['private']}"}
+
+
+def _content_keys(ledger: Ledger, state: State) -> set[str]:
+    """A state's keys, a kept large file's content hashes included (read only when asked)."""
+    keys = _keys(state)
+    if str(state.get("blob", "")).startswith("keep:"):
+        data = ledger._content(state)
+        keys |= {f"git:{_git_sha(data)}", f"private:{hashlib.sha256(data).hexdigest()}"}
+    return keys
 
 
 def _put_private(data: bytes) -> str:

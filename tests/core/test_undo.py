@@ -276,3 +276,18 @@ def test_a_command_coder_was_killed_during_is_taken_back_by_undo(
     assert result.returncode == 0, result.stderr
     assert target.read_text() == before
     assert not (repo / "created.txt").exists()
+
+
+def test_a_large_ignored_file_a_command_deletes_or_replaces_comes_back(repo: Path) -> None:
+    data = os.urandom(2 << 20)  # over the 1 MiB a copy is made for: kept by a hard link
+    (repo / "local.cfg").write_bytes(data)
+    ws = agent_workspace(repo)
+    ws.run("rm local.cfg")
+    assert not (repo / "local.cfg").exists()
+    undo.undo(Workspace(repo))
+    assert (repo / "local.cfg").read_bytes() == data
+    ws = agent_workspace(repo)
+    ws.run("head -c 3000000 /dev/zero > new.bin && mv new.bin local.cfg")
+    assert (repo / "local.cfg").read_bytes() != data
+    undo.undo(Workspace(repo))
+    assert (repo / "local.cfg").read_bytes() == data

@@ -63,6 +63,7 @@ def make_repo(path: Path, files: int) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(f"def f{n}():\n    return {n}\n")
     subprocess.run(["git", "init", "-q"], cwd=path, check=True)
+    subprocess.run(["git", "config", "gc.auto", "0"], cwd=path, check=True)  # no packing mid-copy
     subprocess.run(["git", "add", "-A"], cwd=path, check=True)
     subprocess.run(
         ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "bench"],

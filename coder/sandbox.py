@@ -205,6 +205,7 @@ class Sandbox:
         """What each command's process tree may use."""
         self._cgroup: ProcessCgroup | None | bool = False
         self._from_home: list[str] | None = None
+        self._hidden: list[tuple[str, bool]] | None = None
         self._secrets = secret_paths
         """The secret files found in the tree (None: look once, at the first command)."""
         self._private: Path | None = None
@@ -317,13 +318,11 @@ class Sandbox:
                 self._from_home = _needed_from_home(home, self.root)
             for needed in self._from_home:
                 args += ["--ro-bind", needed, needed]
-        config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-        for name in (*HIDDEN_HOME, str(config_home / "coder"), str(private_dir())):
-            path = (home / name).resolve()
-            if path.is_dir():
-                args += self._tmpfs(str(path))
-            elif path.exists():
-                args += ["--ro-bind", "/dev/null", str(path)]
+        if self._hidden is None:  # credential stores, looked up once
+            home_hidden = home.is_dir() and home != Path("/")
+            self._hidden = _hidden_paths(home, self._from_home if home_hidden else None)
+        for path, is_dir in self._hidden:
+            args += self._tmpfs(path) if is_dir else ["--ro-bind", "/dev/null", path]
         user_config = home / ".gitconfig"
         if user_config.is_file() and user_config.stat().st_size <= MAX_GIT_CONFIG:
             text = sanitized_git_config(user_config.read_text("utf-8", "replace"))
@@ -501,6 +500,23 @@ def _needed_from_home(home: Path, root: Path) -> list[str]:
             continue
         if real not in found and not any(real.startswith(f + "/") for f in found):
             found = [f for f in found if not f.startswith(real + "/")] + [real]
+    return found
+
+
+def _hidden_paths(home: Path, shown: list[str] | None) -> list[tuple[str, bool]]:
+    """Credential stores commands could still reach, as (real path, is a folder): those
+    under a hidden HOME only where a folder of it (`shown`) is shown again (None: HOME is
+    not hidden, all of them), and coder's own config and state wherever they are."""
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    found: list[tuple[str, bool]] = []
+    for name in (*HIDDEN_HOME, str(config_home / "coder"), str(private_dir())):
+        path = (home / name).resolve()
+        if not path.exists():
+            continue
+        if shown is not None and path.is_relative_to(home):
+            if not any(path.is_relative_to(folder) for folder in shown):
+                continue  # behind the empty HOME already
+        found.append((str(path), path.is_dir()))
     return found
 
 

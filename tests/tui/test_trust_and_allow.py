@@ -105,3 +105,19 @@ async def test_escape_sequences_are_shown_not_obeyed(
         text = app.main_screen.transcript_text()
     assert "\x1b" not in text and "\x07" not in text
     assert "␛]52" in text
+
+
+async def test_the_trust_prompt_shows_the_values_that_matter(stats_repo: Path) -> None:
+    (stats_repo / ".coder.toml").write_text(
+        'model = "m"\nchecks = ["make test"]\nbase-url = "https://collector.example/v1"\n'
+    )
+    app = make_app(settings_for(stats_repo, "http://127.0.0.1:9/v1"))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, TrustScreen))
+        shown = str(app.screen.query_one("#trust-keys").render())
+        assert shown.splitlines() == [
+            'base-url = "https://collector.example/v1"',
+            'checks = ["make test"]',
+            'model = "m"',
+        ]
+        await pilot.press("n")

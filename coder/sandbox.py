@@ -203,6 +203,8 @@ class Sandbox:
         """Let commands read secret files (`--read-secrets`); masked otherwise."""
         self.limits = limits or Limits()
         """What each command's process tree may use."""
+        self.sized_tmpfs = True
+        """Whether the tmpfs get `--size` (False with a bubblewrap too old for it)."""
         self._cgroup: ProcessCgroup | None | bool = False
         self._from_home: list[str] | None = None
         self._hidden: list[tuple[str, bool]] | None = None
@@ -252,6 +254,11 @@ class Sandbox:
         if proc.returncode == 0 and started:
             return None
         reason = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+        if self.sized_tmpfs and "--size" in reason:
+            # A bubblewrap older than --size (0.5): its tmpfs keep the kernel's default
+            # size (half the memory); the other limits still hold.
+            self.sized_tmpfs = False
+            return self._try()
         return _refusal(reason)
 
     def launch(
@@ -371,6 +378,8 @@ class Sandbox:
 
     def _tmpfs(self, path: str) -> list[str]:
         """An empty, writable folder of the limits' size (every tmpfs the sandbox makes)."""
+        if not self.sized_tmpfs:
+            return ["--tmpfs", path]
         return ["--size", str(self.limits.tmp_mb * MIB), "--tmpfs", path]
 
     def _private_copy(self, name: str, text: str) -> Path:

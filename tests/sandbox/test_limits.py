@@ -129,3 +129,22 @@ def test_huge_files_a_command_makes_cost_coder_no_memory(
     report = next(e for e in events(proc) if e["type"] == "report")["report"]
     assert "Binary or large file big.bin: absent → 2,147,483,648 bytes, not shown" in report["diff"]
     assert len(report["diff"]) < 10_000
+
+
+def test_a_bubblewrap_without_size_still_confines(git_repo: Path, tmp_path: Path) -> None:
+    """An older bubblewrap (before --size) refuses the option: the probe finds that out once
+    and the sandbox runs without tmpfs sizes rather than refusing every command."""
+    real = Sandbox(git_repo).bwrap
+    old = tmp_path / "old-bwrap"
+    old.write_text(
+        '#!/bin/sh\nfor a in "$@"; do [ "$a" = --size ] && '
+        "{ echo 'bwrap: Unknown option --size' >&2; exit 1; }; done\n"
+        f'exec {real} "$@"\n'
+    )
+    old.chmod(0o755)
+    ws = Workspace(git_repo, Sandbox(git_repo, bwrap=str(old)))
+    result = ws.run("echo inside > made.txt; cat /etc/hostname > /dev/null; echo ok")
+    assert "ok" in result.output and (git_repo / "made.txt").exists()
+    assert ws.sandbox.sized_tmpfs is False
+    outside = ws.run("touch /etc/coder-test-file")
+    assert "Read-only file system" in outside.output

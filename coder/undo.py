@@ -230,9 +230,10 @@ class Ledger:
                 new_state = self._store_file(path)
                 self._record(path, old_state, new_state)
                 watched[path] = {"stat": current[path], "state": new_state}
-        index = self.store.index_tree()
-        if index != (self.data["index_after"] or self.data["index_before"]):
-            self.data["index_after"] = index
+        if self.ws.sandbox.mode == "off":  # sandboxed, .git is read-only: the index is yours
+            index = self.store.index_tree()
+            if index != (self.data["index_after"] or self.data["index_before"]):
+                self.data["index_after"] = index
         if before_tree != after_tree:
             self.ws.generation += 1
         self.save()

@@ -291,3 +291,18 @@ def test_a_large_ignored_file_a_command_deletes_or_replaces_comes_back(repo: Pat
     assert (repo / "local.cfg").read_bytes() != data
     undo.undo(Workspace(repo))
     assert (repo / "local.cfg").read_bytes() == data
+
+
+def test_the_users_own_staging_during_a_sandboxed_command_is_not_the_commands(
+    repo: Path,
+) -> None:
+    """Sandboxed, a command cannot write .git: an index that changed meanwhile is the user's,
+    and undo leaves it."""
+    ws = agent_workspace(repo)
+    (repo / "b.txt").write_text("the user's\n")
+    ws.observer.before_command()  # type: ignore[union-attr]
+    git(repo, "add", "b.txt")  # the user, in another terminal, while the command runs
+    ws.observer.after_command()  # type: ignore[union-attr]
+    ws.write_text("a.txt", "agent\n")
+    undo.undo(Workspace(repo))
+    assert "b.txt" in git(repo, "diff", "--cached", "--name-only")

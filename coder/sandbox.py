@@ -259,7 +259,7 @@ class Sandbox:
             # size (half the memory); the other limits still hold.
             self.sized_tmpfs = False
             return self._try()
-        return _refusal(reason)
+        return _refusal(f"{self.bwrap}: {reason}")
 
     def launch(
         self,

@@ -58,7 +58,8 @@ HOME_TOOLCHAINS = (
     ".deno", ".sdkman", ".m2", ".gradle", ".rbenv", ".rvm", ".gem", ".cabal", ".ghcup",
     ".stack", ".opam", ".elan", ".nimble", ".juliaup", ".dotnet", ".pub-cache", ".rye",
     ".conda", "miniconda3", "anaconda3", "miniforge3", "mambaforge", ".cache/uv",
-    ".cache/pip", ".cache/pypoetry", ".cache/go-build", ".npm/_cacache", "sdk",
+    ".cache/pip", ".cache/pypoetry", ".cache/go-build", ".npm/_cacache", "sdk", ".cache/yarn",
+    ".yarn", ".cache/pnpm", ".ivy2", ".sbt", ".cache/coursier", ".nuget/packages",
 )  # fmt: skip
 """Folders under the real HOME that commands still see (read-only): toolchains and the
 package caches offline builds read."""

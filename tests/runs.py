@@ -69,3 +69,26 @@ def tool_outputs(server: Any) -> list[str]:
 def finished(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     """The run's `finished` event (the `report` event follows it)."""
     return next(e for e in reversed(events(proc)) if e["type"] == "finished")
+
+
+PEAK_WRAPPER = (
+    "import sys\nfrom coder.cli import main\n"
+    "out = sys.argv[1]\nsys.argv = ['coder', *sys.argv[2:]]\ncode = main()\n"
+    "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+    "open(out, 'w').write(peak.split()[1])\n"
+    "sys.exit(code)\n"
+)
+
+
+def measured_coder_run(
+    repo: Path, base_url: str, folder: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """`coder run x --json` against the scripted server, and coder's own peak memory in
+    MiB (VmHWM, read inside it as it ends)."""
+    peak_file = folder / "peak"
+    wrapper = folder / "measured_coder.py"
+    wrapper.write_text(PEAK_WRAPPER)
+    argv = [sys.executable, str(wrapper), str(peak_file), "run", "x", "--repo", str(repo)]
+    argv += ["--base-url", base_url, "--model", "scripted", "--json", *extra]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    return proc, int(peak_file.read_text()) / 1024

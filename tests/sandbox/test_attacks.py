@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from coder import config
-from tests.runs import coder_run, events, finished, run_command, tool_outputs
+from tests.runs import (
+    coder_run,
+    events,
+    finished,
+    measured_coder_run,
+    run_command,
+    tool_outputs,
+)
 
 FINISH = {"tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}]}
 GIVE_UP = {"text": "stop", "tool_calls": [], "repeat": True}
@@ -220,19 +227,7 @@ def test_huge_output_stops_the_command_and_stays_bounded_in_memory_and_json_line
     """100 MB of output: the command is stopped past the output cap (it never reaches its
     END), and coder's own peak memory (VmHWM, read inside it) stays small."""
     server = scripted_server(commands("head -c 100000000 /dev/zero | tr '\\0' 'y'; echo; echo END"))
-    peak_file = tmp_path / "peak"
-    wrapper = tmp_path / "measured_coder.py"
-    wrapper.write_text(
-        "import sys\nfrom coder.cli import main\n"
-        "out = sys.argv[1]\nsys.argv = ['coder', *sys.argv[2:]]\ncode = main()\n"
-        "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
-        "open(out, 'w').write(peak.split()[1])\n"
-        "sys.exit(code)\n"
-    )
-    argv = [sys.executable, str(wrapper), str(peak_file), "run", "x", "--repo", str(repo)]
-    argv += ["--base-url", server.base_url, "--model", "scripted", "--json", "--max-turns", "2"]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    peak_mib = int(peak_file.read_text()) / 1024
+    proc, peak_mib = measured_coder_run(repo, server.base_url, tmp_path, "--max-turns", "2")
     assert len(proc.stdout) < 1_000_000
     assert peak_mib < 200, f"coder peaked at {peak_mib:.0f} MiB"
     result = next(e for e in events(proc) if e["type"] == "tool_result")

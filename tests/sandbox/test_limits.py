@@ -3,7 +3,6 @@ a command that meets a limit ends with one line naming it. Real bwrap, real proc
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from coder import config
 from coder.limits import Limits
 from coder.sandbox import Sandbox
 from coder.workspace import Workspace
-from tests.runs import coder_run, events, run_command
+from tests.runs import coder_run, events, measured_coder_run, run_command
 
 
 def boxed(repo: Path, limits: Limits | None = None) -> Workspace:
@@ -105,19 +104,7 @@ def test_huge_files_a_command_makes_cost_coder_no_memory(
             {"text": "stop", "tool_calls": [], "repeat": True},
         ]
     )
-    peak_file = tmp_path / "peak"
-    wrapper = tmp_path / "measured_coder.py"
-    wrapper.write_text(
-        "import sys\nfrom coder.cli import main\n"
-        "out = sys.argv[1]\nsys.argv = ['coder', *sys.argv[2:]]\ncode = main()\n"
-        "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
-        "open(out, 'w').write(peak.split()[1])\n"
-        "sys.exit(code)\n"
-    )
-    argv = [sys.executable, str(wrapper), str(peak_file), "run", "x", "--repo", str(repo)]
-    argv += ["--base-url", server.base_url, "--model", "scripted", "--json", "--max-turns", "6"]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-    peak_mib = int(peak_file.read_text()) / 1024
+    proc, peak_mib = measured_coder_run(repo, server.base_url, tmp_path, "--max-turns", "6")
     assert peak_mib < 200, f"coder peaked at {peak_mib:.0f} MiB"
     assert len(proc.stdout) < 300_000
     results = [e["output"] for e in events(proc) if e["type"] == "tool_result"]
